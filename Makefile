@@ -1,0 +1,33 @@
+# The two commands of the quick start: `make demo` and `make test`.
+# Each creates .venv and installs what it needs when absent.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# torch and torchvision pinned to the builds on this machine's disk (see DEVELOPERS notes in README)
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: demo test test-fast bench eval clean-venv sample-data
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/counterfeit-vision scan samples/listings.jsonl --catalog brand_catalog \
+		--index indexes/sample --out results/demo_results.jsonl
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
+
+sample-data: $(STAMP)
+	$(PY) scripts/make_sample_data.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,217 @@
+"""The detector: listing in, decision with evidence out.
+
+Flow per batch of listings::
+
+    photos --load--> ImageMatcher (logos, official photos) --+
+    photos --------> OcrReader --> TitleMatcher (OCR text) --+--> BrandCues per brand --> fusion --> Result
+    title ---------> TitleMatcher -----------------------------+
+    price, seller -------------------------------------------+
+
+Everything heavy is batched across the listings of a batch; a failure in one
+listing (bad photo, odd text) becomes a note or an error on that row only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from PIL import Image
+
+from counterfeit_vision._version import __version__
+from counterfeit_vision.catalog import Catalog, load_catalog
+from counterfeit_vision.evidence import ListingInputs, build_cues, build_evidence
+from counterfeit_vision.fusion import FusionModel, HandSetFusion, decide
+from counterfeit_vision.images import ImageError, load_rgb
+from counterfeit_vision.listing import Listing, Result
+
+__all__ = ["Detector", "DetectorConfig"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Behaviour switches; merge changes with ``dataclasses.replace``."""
+
+    embedder: str = "auto"          # auto | clip | efficientnet_lite0
+    device: str = "auto"            # auto | cpu | cuda
+    precision: str = "auto"         # auto | fp32 | bf16 | fp16
+    use_images: bool = True
+    use_ocr: bool = True
+    image_draft_size: int = 512     # JPEG decode at reduced size: photos are tiled and resized anyway
+    index_factory: str = "Flat"
+
+
+@dataclass
+class Detector:
+    """Scores listings against a brand catalogue.
+
+    Build it with :meth:`from_catalog`; then :meth:`score` one listing at posting
+    time or :meth:`score_batch` many in a re-scan.
+    """
+
+    catalog: Catalog
+    title_matcher: object
+    fusion: FusionModel = field(default_factory=HandSetFusion)
+    image_matcher: object | None = None
+    ocr: object | None = None
+    seller_history: Callable[[str], float] | None = None
+    model_info: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_catalog(cls, catalog: str | Path | Catalog, *, index_dir: str | Path | None = None,
+                     config: DetectorConfig = DetectorConfig(), fusion: FusionModel | None = None,
+                     rebuild_index: bool = False) -> "Detector":
+        """Load the catalogue, the title engine, and (if enabled) the embedder, index and OCR.
+
+        The index at ``index_dir`` is loaded if it exists and was built by the same
+        embedder, otherwise built from the catalogue and saved there.
+        """
+        from counterfeit_vision.titles import TitleMatcher
+
+        catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
+        det = cls(catalog=catalog, title_matcher=TitleMatcher.from_catalog(catalog),
+                  fusion=fusion or HandSetFusion())
+        info = {"library_version": __version__, "title_engine": getattr(det.title_matcher, "version", "titles")}
+        if config.use_images:
+            det.image_matcher, image_info = _image_matcher(catalog, index_dir, config, rebuild_index)
+            info.update(image_info)
+        if config.use_ocr:
+            from counterfeit_vision.ocr import OcrReader
+
+            det.ocr = OcrReader(device=config.device)
+            info["ocr"] = "easyocr:craft_mlt_25k+english_g2"
+        info["fusion"] = det.fusion.version
+        det.model_info = info
+        det._draft = config.image_draft_size
+        return det
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, listing: Listing | dict) -> Result:
+        """Score one listing."""
+        return self.score_batch([listing])[0]
+
+    def score_batch(self, listings: Sequence[Listing | dict], *, batch_size: int = 16) -> list[Result]:
+        """Score many listings, batching the models across them; one result per input, in order."""
+        results: list[Result] = []
+        for start in range(0, len(listings), batch_size):
+            chunk = [_as_listing(x, start + i) for i, x in enumerate(listings[start:start + batch_size])]
+            results.extend(self._score_chunk(chunk))
+        return results
+
+    def iter_scores(self, listings: Iterable[Listing | dict], *, batch_size: int = 16) -> Iterable[Result]:
+        """Stream results for an iterable of listings (a whole catalogue re-scan)."""
+        chunk: list = []
+        for item in listings:
+            chunk.append(item)
+            if len(chunk) == batch_size:
+                yield from self.score_batch(chunk, batch_size=batch_size)
+                chunk = []
+        if chunk:
+            yield from self.score_batch(chunk, batch_size=batch_size)
+
+    def _score_chunk(self, chunk: list[Listing | Result]) -> list[Result]:
+        todo = [x for x in chunk if isinstance(x, Listing)]
+        inputs = {x.id: ListingInputs(x) for x in todo}
+        self._read_photos(inputs.values())
+        self._match_images(inputs.values())
+        self._read_text(inputs.values())
+        titles = self.title_matcher.match_batch([x.title for x in todo], categories=[x.category for x in todo])
+        for x, found in zip(todo, titles):
+            inputs[x.id].title_findings = found
+        return [x if isinstance(x, Result) else self._fuse(inputs[x.id]) for x in chunk]
+
+    def _read_photos(self, inputs: Iterable[ListingInputs]) -> None:
+        if self.image_matcher is None and self.ocr is None:
+            return
+        for inp in inputs:
+            for path in inp.listing.images:
+                try:
+                    inp.photos.append((path, load_rgb(path, draft_size=getattr(self, "_draft", None))))
+                except ImageError as exc:
+                    inp.notes.append(f"image ignored: {exc}")
+
+    def _match_images(self, inputs: Iterable[ListingInputs]) -> None:
+        if self.image_matcher is None:
+            return
+        inputs = list(inputs)
+        flat: list[Image.Image] = [img for inp in inputs for _, img in inp.photos]
+        hits = self.image_matcher.match(flat) if flat else []
+        pos = 0
+        for inp in inputs:
+            inp.image_hits = hits[pos:pos + len(inp.photos)]
+            pos += len(inp.photos)
+
+    def _read_text(self, inputs: Iterable[ListingInputs]) -> None:
+        if self.ocr is None:
+            return
+        for inp in inputs:
+            for i, (_, img) in enumerate(inp.photos):
+                try:
+                    boxes = self.ocr.read(img, image_index=i)
+                except Exception as exc:  # OCR on a hostile image must not sink the batch
+                    inp.notes.append(f"OCR failed on image {i}: {exc}")
+                    continue
+                inp.text_boxes.extend(boxes)
+                for box in boxes:
+                    inp.ocr_findings.append((box, self.title_matcher.match(box.text)))
+
+    def _fuse(self, inp: ListingInputs) -> Result:
+        listing = inp.listing
+        try:
+            per_brand = build_cues(inp, self.catalog, self.seller_history)
+            scored = [(self.fusion.score(c), c) for c in per_brand]
+            scored.sort(key=lambda oc: (-oc[0].confidence, -oc[1].attribution, oc[1].brand_id))
+        except Exception as exc:  # a bug on one row is reported on that row, the scan goes on
+            log.exception("scoring %s failed", listing.id)
+            return Result.failed(listing.id, f"internal error while scoring: {exc}", self.model_info)
+        notes = (*listing.notes, *inp.notes)
+        if not scored or scored[0][1].attribution <= 0:
+            return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes)
+        out, cues = scored[0]
+        brand = self.catalog[cues.brand_id]
+        decision = decide(out.confidence, brand.thresholds)
+        signals = {**cues.features(), "attribution": cues.attribution,
+                   **{f"contribution.{k}": v for k, v in out.contributions.items()}}
+        evidence = build_evidence(inp, cues, brand)
+        return Result(listing.id, decision.decision, out.confidence, brand.id, signals, evidence, None,
+                      self.model_info, notes)
+
+
+def _as_listing(item: Listing | dict, n: int) -> Listing | Result:
+    if isinstance(item, Listing):
+        return item
+    try:
+        return Listing.from_dict(item, row_number=n + 1)
+    except ValueError as exc:
+        return Result.failed(f"row-{n + 1}", str(exc))
+
+
+def _image_matcher(catalog: Catalog, index_dir, config: DetectorConfig, rebuild: bool):
+    from counterfeit_vision.embedders import create_embedder
+    from counterfeit_vision.image_matching import ImageMatcher
+    from counterfeit_vision.index import IndexMismatchError, ReferenceIndex
+    from counterfeit_vision.onboarding import build_index
+
+    embedder = create_embedder(config.embedder, device=config.device, precision=config.precision)
+    index = None
+    if index_dir is not None and not rebuild:
+        try:
+            index = ReferenceIndex.load(index_dir, expect=embedder.info)
+            missing = {b.id for b in catalog if b.logos or b.references} - index.brands()
+            if missing:
+                log.warning("index at %s lacks brands %s; rebuilding", index_dir, sorted(missing))
+                index = None
+        except IndexMismatchError as exc:
+            log.warning("%s", exc)
+    if index is None:
+        log.info("building the reference index with %s", embedder.info.name)
+        index = build_index(catalog, embedder, factory=config.index_factory)
+        if index_dir is not None:
+            index.save(index_dir)
+    info = {"embedder": embedder.info.name, "embedder_weights": embedder.info.weights_digest,
+            "index_vectors": len(index), "device": str(embedder.device), "precision": str(embedder.dtype)}
+    return ImageMatcher(embedder, index), info

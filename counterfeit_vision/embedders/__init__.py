@@ -1,0 +1,53 @@
+"""Image embedders: CLIP (open_clip) and the offline EfficientNet-Lite0.
+
+``create_embedder("auto")`` uses CLIP when its weights are on this machine and
+the offline embedder otherwise, and logs which; every result names the
+embedder that produced it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from counterfeit_vision.embedders.base import EmbedderInfo, ImageEmbedder, WeightsNotFoundError
+
+__all__ = ["EmbedderInfo", "ImageEmbedder", "WeightsNotFoundError", "create_embedder", "EMBEDDER_NAMES"]
+
+log = logging.getLogger(__name__)
+
+EMBEDDER_NAMES = ("auto", "clip", "efficientnet_lite0")
+
+
+def create_embedder(name: str = "auto", *, device: str = "auto", precision: str = "auto",
+                    clip_model: str | None = None, clip_pretrained: str | None = None,
+                    cache_dir: str | None = None) -> ImageEmbedder:
+    """Build an embedder by name.
+
+    Args:
+        name: ``"auto"``, ``"clip"`` or ``"efficientnet_lite0"``.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA only).
+        clip_model, clip_pretrained: open_clip model name and tag or local file.
+
+    Raises:
+        WeightsNotFoundError: the requested model's weights are missing.
+    """
+    from counterfeit_vision.embedders import clip, efficientnet
+
+    model = clip_model or clip.DEFAULT_MODEL
+    pretrained = clip_pretrained or clip.DEFAULT_PRETRAINED
+    if name == "clip":
+        return clip.OpenClipEmbedder(model, pretrained, cache_dir=cache_dir, device=device, precision=precision)
+    if name == "efficientnet_lite0":
+        return efficientnet.EfficientNetLite0Embedder(device=device, precision=precision)
+    if name == "auto":
+        try:
+            emb = clip.OpenClipEmbedder(model, pretrained, cache_dir=cache_dir, offline=True,
+                                        device=device, precision=precision)
+        except WeightsNotFoundError as exc:
+            log.warning("embedder=auto: CLIP weights not available locally (%s); using efficientnet_lite0",
+                        str(exc).split(";")[0])
+            return efficientnet.EfficientNetLite0Embedder(device=device, precision=precision)
+        log.info("embedder=auto: using %s", emb.info.name)
+        return emb
+    raise ValueError(f"unknown embedder {name!r}; choose one of {EMBEDDER_NAMES}")

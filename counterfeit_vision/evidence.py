@@ -1,0 +1,150 @@
+"""From raw model outputs of one listing to per-brand cues and reviewer evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from PIL import Image
+
+from counterfeit_vision.catalog import Brand, Catalog
+from counterfeit_vision.listing import Evidence, Listing
+from counterfeit_vision.signals import BrandCues, price_cue
+
+__all__ = ["ListingInputs", "build_cues", "build_evidence", "image_score"]
+
+
+@dataclass
+class ListingInputs:
+    """Everything the models said about one listing, gathered before fusion."""
+
+    listing: Listing
+    photos: list[tuple[str, Image.Image]] = field(default_factory=list)   # (path, decoded photo)
+    image_hits: list[list] = field(default_factory=list)                  # per photo: ImageHit
+    text_boxes: list = field(default_factory=list)                        # TextBox
+    ocr_findings: list[tuple] = field(default_factory=list)               # (TextBox, [TitleFinding])
+    title_findings: list = field(default_factory=list)                    # TitleFinding
+    notes: list[str] = field(default_factory=list)
+
+
+def image_score(hit) -> float:
+    """Evidence strength of an image hit in [0, 1] (the image matcher calibrates it)."""
+    return float(min(1.0, max(0.0, hit.score)))
+
+
+def _is_accessory_mention(finding) -> bool:
+    """'case for iPhone': the brand is named as what the product fits, not what it is."""
+    return finding.verdict == "mention" and any("accessor" in r for r in finding.reasons)
+
+
+def _product_line(brand: Brand, title: str) -> str | None:
+    folded = title.casefold()
+    return next((line for line in brand.product_lines if line.casefold() in folded), None)
+
+
+def _visual_cues(inp: ListingInputs) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for hits in inp.image_hits:
+        for hit in hits:
+            cues = out.setdefault(hit.brand_id, {"logo": 0.0, "photo": 0.0})
+            cues[hit.kind] = max(cues[hit.kind], image_score(hit))
+    return out
+
+
+def _text_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
+    for f in findings:
+        c = cues.setdefault(f.brand_id, {})
+        accessory = _is_accessory_mention(f)
+        # an accessory mention names the brand without invoking it as the product's maker
+        c[f"{prefix}_brand"] = max(c.get(f"{prefix}_brand", 0.0), 0.0 if accessory else 1.0)
+        c[f"{prefix}_accessory"] = max(c.get(f"{prefix}_accessory", 0.0), 1.0 if accessory else 0.0)
+        if f.verdict == "misuse":
+            c[f"{prefix}_misuse"] = max(c.get(f"{prefix}_misuse", 0.0), float(f.score))
+
+
+def build_cues(inp: ListingInputs, catalog: Catalog,
+               seller_history: Callable[[str], float] | None = None) -> list[BrandCues]:
+    """One :class:`BrandCues` per brand that any signal points at."""
+    listing = inp.listing
+    visual = _visual_cues(inp)
+    text: dict[str, dict[str, float]] = {}
+    _text_cues(inp.title_findings, text, "title")
+    _text_cues([f for _, found in inp.ocr_findings for f in found], text, "ocr")
+    history = seller_history(listing.seller_id) if seller_history and listing.seller_id else 0.0
+    out = []
+    for brand_id in sorted(set(visual) | set(text)):
+        if brand_id not in catalog:
+            continue
+        brand = catalog[brand_id]
+        v, t = visual.get(brand_id, {}), text.get(brand_id, {})
+        shown = max(v.get("logo", 0.0), v.get("photo", 0.0))
+        named = t.get("title_brand", 0.0) > 0 or t.get("title_accessory", 0.0) > 0
+        accessory_only = t.get("title_accessory", 0.0) > 0 and t.get("title_brand", 0.0) == 0
+        out.append(BrandCues(
+            brand_id=brand_id,
+            title_brand=t.get("title_brand", 0.0),
+            ocr_brand=t.get("ocr_brand", 0.0),
+            logo=v.get("logo", 0.0),
+            photo=v.get("photo", 0.0),
+            title_misuse=t.get("title_misuse", 0.0),
+            ocr_misuse=t.get("ocr_misuse", 0.0),
+            hidden_brand=0.0 if named else shown,
+            price_below_floor=0.0 if accessory_only else _price(brand, listing, inp.notes),
+            seller_history=float(min(1.0, max(0.0, history))),
+            authorized_seller=bool(listing.seller_id and listing.seller_id in brand.authorized_sellers),
+        ))
+    return out
+
+
+def _price(brand: Brand, listing: Listing, notes: list[str]) -> float:
+    floor = brand.price_floor
+    if floor is None or listing.price is None:
+        return 0.0
+    if listing.currency and listing.currency.upper() != floor.currency:
+        note = f"price in {listing.currency} not compared with {brand.id}'s floor in {floor.currency}"
+        if note not in notes:
+            notes.append(note)
+        return 0.0
+    return price_cue(listing.price, floor.for_product_line(_product_line(brand, listing.title)))
+
+
+def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[Evidence, ...]:
+    """The checkable facts behind the decision for ``brand``, strongest first."""
+    listing = inp.listing
+    ev: list[Evidence] = []
+    for i, hits in enumerate(inp.image_hits):
+        for hit in hits:
+            if hit.brand_id == brand.id:
+                ev.append(_image_evidence(hit, inp.photos[i][0]))
+    for f in inp.title_findings:
+        if f.brand_id == brand.id:
+            ev.append(Evidence("title", brand.id, float(f.score), f"title {f.verdict}: {', '.join(f.reasons)}",
+                               text=f.matched_text, span=tuple(f.span), reasons=tuple(f.reasons)))
+    for box, found in inp.ocr_findings:
+        for f in found:
+            if f.brand_id == brand.id:
+                ev.append(Evidence("ocr_text", brand.id, max(float(f.score), cues.ocr_brand * 0.5),
+                                   f"text in photo {box.image_index}: {f.verdict}",
+                                   image=inp.photos[box.image_index][0], image_index=box.image_index,
+                                   box=box.box, text=box.text, reasons=tuple(f.reasons)))
+    if cues.price_below_floor > 0 and brand.price_floor:
+        floor = brand.price_floor.for_product_line(_product_line(brand, listing.title))
+        ev.append(Evidence("price", brand.id, cues.price_below_floor,
+                           f"price {listing.price:g} is below {brand.name}'s floor {floor:g} {brand.price_floor.currency}",
+                           price=listing.price, floor=floor, currency=brand.price_floor.currency))
+    if listing.seller_id:
+        status = "authorised" if cues.authorized_seller else "not an authorised seller"
+        ev.append(Evidence("seller", brand.id, 1.0 if cues.authorized_seller else cues.seller_history,
+                           f"seller {listing.seller_id}: {status}"
+                           + (f"; {cues.seller_history:.0%} of past listings confirmed fake" if cues.seller_history else ""),
+                           text=listing.seller_id))
+    return tuple(sorted(ev, key=lambda e: -e.score))
+
+
+def _image_evidence(hit, photo_path: str) -> Evidence:
+    what = "logo found" if hit.kind == "logo" else "official photo reused"
+    extra = ", geometrically verified" if getattr(hit, "verified", False) else ""
+    return Evidence(hit.kind, hit.brand_id, image_score(hit),
+                    f"{what} ({hit.method}{extra}), similarity {hit.similarity:.3f}",
+                    reference=hit.ref_path, ref_id=hit.ref_id, similarity=round(float(hit.similarity), 4),
+                    image=photo_path, image_index=hit.image_index, box=hit.box)

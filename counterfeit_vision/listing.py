@@ -1,0 +1,215 @@
+"""Listings in, results out: the typed records and their JSONL forms.
+
+Input rows (JSONL)::
+
+    {"id", "title", "images": [paths relative to the file or absolute],
+     "price", "currency", "seller_id", "category"}
+
+A row with a bad part (NaN price, unknown field, huge title) is still scored with
+the bad part ignored and a note saying so; a row that cannot be scored at all
+(not JSON, not an object) gets an ``error``. Nothing stops the rest of the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+__all__ = ["Evidence", "Listing", "ListingError", "Result", "read_listings", "MAX_TITLE_CHARS"]
+
+MAX_TITLE_CHARS = 1000  # marketplaces cap titles far below this; longer is garbage or an attack
+_FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category")
+MAX_IMAGES = 20
+
+
+class ListingError(ValueError):
+    """A row that cannot be scored at all."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One marketplace listing to score."""
+
+    id: str
+    title: str = ""
+    images: tuple[str, ...] = ()
+    price: float | None = None
+    currency: str | None = None
+    seller_id: str | None = None
+    category: str | None = None
+    notes: tuple[str, ...] = ()  # parts of the input that were ignored, and why
+
+    @classmethod
+    def from_dict(cls, row: Any, *, base_dir: Path | None = None, row_number: int | None = None) -> "Listing":
+        """Parse one input row, ignoring bad parts with a note.
+
+        Raises:
+            ListingError: the row is not an object.
+        """
+        if not isinstance(row, dict):
+            raise ListingError(f"row must be a JSON object, got {type(row).__name__}")
+        notes: list[str] = [f"ignored unknown field {k!r}" for k in row if k not in _FIELDS]
+        listing_id = row.get("id")
+        if listing_id is None or (isinstance(listing_id, str) and not listing_id.strip()):
+            listing_id = f"row-{row_number}" if row_number is not None else "unknown"
+            notes.append(f"missing id; using {listing_id!r}")
+        return cls(
+            id=str(listing_id),
+            title=_parse_title(row.get("title"), notes),
+            images=_parse_images(row.get("images"), base_dir, notes),
+            price=_parse_price(row.get("price"), notes),
+            currency=_parse_text(row.get("currency"), "currency", notes),
+            seller_id=_parse_text(row.get("seller_id"), "seller_id", notes),
+            category=_parse_text(row.get("category"), "category", notes),
+            notes=tuple(notes),
+        )
+
+
+def _parse_title(value: Any, notes: list[str]) -> str:
+    if value is None:
+        notes.append("no title")
+        return ""
+    if not isinstance(value, str):
+        notes.append(f"title is not a string ({type(value).__name__}); ignored")
+        return ""
+    if not value.strip():
+        notes.append("empty title")
+        return ""
+    if len(value) > MAX_TITLE_CHARS:
+        notes.append(f"title has {len(value)} characters; only the first {MAX_TITLE_CHARS} were read")
+        return value[:MAX_TITLE_CHARS]
+    return value
+
+
+def _parse_images(value: Any, base_dir: Path | None, notes: list[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        notes.append(f"images must be a list of paths, got {type(value).__name__}; ignored")
+        return ()
+    paths = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            notes.append(f"image entry {item!r} is not a path; ignored")
+            continue
+        p = Path(item)
+        paths.append(str(p if p.is_absolute() or base_dir is None else base_dir / p))
+    if len(paths) > MAX_IMAGES:
+        notes.append(f"{len(paths)} images; only the first {MAX_IMAGES} were read")
+        paths = paths[:MAX_IMAGES]
+    return tuple(paths)
+
+
+def _parse_price(value: Any, notes: list[str]) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            notes.append(f"price {value!r} is not a number; ignored")
+            return None
+    if not math.isfinite(value) or value < 0:
+        notes.append(f"price {value!r} is not a finite non-negative number; ignored")
+        return None
+    return float(value)
+
+
+def _parse_text(value: Any, name: str, notes: list[str]) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()
+    notes.append(f"{name} {value!r} is not a string; ignored")
+    return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One checkable fact behind a decision. Fields that do not apply are None."""
+
+    kind: str                 # logo | photo | ocr_text | title | price | seller
+    brand_id: str | None
+    score: float              # this cue's strength in [0, 1]
+    detail: str = ""          # one human-readable line
+    reference: str | None = None       # matched reference image (catalogue-relative path)
+    ref_id: int | None = None
+    similarity: float | None = None
+    image: str | None = None           # the listing photo
+    image_index: int | None = None
+    box: tuple[int, int, int, int] | None = None  # x1, y1, x2, y2 in the listing photo
+    text: str | None = None            # OCR text or title words
+    span: tuple[int, int] | None = None  # character span in the title
+    reasons: tuple[str, ...] = ()
+    price: float | None = None
+    floor: float | None = None
+    currency: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.score <= 1.0:
+            raise ValueError(f"evidence score must be in [0, 1], got {self.score}")
+
+    def to_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
+                if v is not None and v != () and v != ""} | {"kind": self.kind, "score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The decision for one listing."""
+
+    id: str
+    decision: str             # takedown | review | pass
+    confidence: float         # calibrated probability the brand invocation is illegitimate
+    brand: str | None
+    signals: dict[str, float] = field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+    error: str | None = None
+    model: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.decision not in ("takedown", "review", "pass"):
+            raise ValueError(f"decision must be takedown, review or pass; got {self.decision!r}")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "decision": self.decision, "confidence": round(self.confidence, 4),
+            "brand": self.brand, "signals": {k: round(v, 4) for k, v in self.signals.items()},
+            "evidence": [e.to_dict() for e in self.evidence], "error": self.error,
+            "model": self.model, "notes": list(self.notes),
+        }
+
+    @classmethod
+    def failed(cls, listing_id: str, error: str, model: dict | None = None) -> "Result":
+        return cls(listing_id, "pass", 0.0, None, error=error, model=model or {})
+
+
+def read_listings(path: str | Path) -> Iterator[Listing | tuple[str, str]]:
+    """Yield a :class:`Listing` per row, or ``(row_id, error)`` for a row that cannot be parsed.
+
+    Image paths are resolved relative to the file's folder.
+    """
+    path = Path(path)
+    base = path.parent
+    with path.open("r", encoding="utf-8", errors="replace") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield f"row-{n}", f"line {n} is not valid JSON: {exc.msg}"
+                continue
+            try:
+                yield Listing.from_dict(row, base_dir=base, row_number=n)
+            except ListingError as exc:
+                rid = str(row.get("id")) if isinstance(row, dict) and row.get("id") is not None else f"row-{n}"
+                yield rid, f"line {n}: {exc}"
