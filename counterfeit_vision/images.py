@@ -32,7 +32,9 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(path)
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(f"image too large: {path.name} ({exc})") from exc
+    except UnidentifiedImageError as exc:
         raise ImageError(f"not a readable image: {path.name} ({type(exc).__name__})") from exc
     except OSError as exc:
         raise ImageError(f"cannot open image {path.name}: {exc}") from exc
