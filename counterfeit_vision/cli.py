@@ -54,8 +54,11 @@ def cmd_scan(args) -> int:
     catalog = load_catalog(args.catalog)  # a broken catalogue stops here, before any work
     if not Path(args.listings).is_file():
         raise UsageError(f"listings file not found: {args.listings}")
+    index_dir = args.index or _default_index(Path(args.catalog))
+    if args.engine == "ray":
+        return _scan_ray(args, index_dir)
     fusion = _load_fusion(args)
-    detector = Detector.from_catalog(catalog, index_dir=args.index or _default_index(Path(args.catalog)),
+    detector = Detector.from_catalog(catalog, index_dir=index_dir,
                                      config=_config(args), fusion=fusion)
     if getattr(args, "feedback_db", None):
         from counterfeit_vision.feedback import FeedbackStore
@@ -88,7 +91,7 @@ def cmd_scan(args) -> int:
 
         write_report(results, args.report, catalog=catalog, listings=[r for r in rows if not isinstance(r, tuple)])
     if not args.quiet:
-        print(summary_table(results))
+        print(summary_table([r.to_dict() for r in results]))
         print(f"\nwrote {len(results)} results to {args.out} (embedder: {detector.model_info.get('embedder', 'off')})")
     return 0
 
@@ -102,15 +105,27 @@ def _load_fusion(args):
     return load_fusion_model(model_dir)
 
 
-def summary_table(results) -> str:
-    """A fixed-width table: one line per listing, then counts per decision."""
+def _scan_ray(args, index_dir: Path) -> int:
+    from counterfeit_vision.distributed import scan_with_ray
+
+    n = scan_with_ray(args.listings, args.catalog, args.out, index_dir=index_dir, config=_config(args),
+                      batch_size=args.batch_size, actors=args.actors, ray_address=args.ray_address)
+    if not args.quiet:
+        rows = [json.loads(line) for line in Path(args.out).read_text(encoding="utf-8").splitlines()]
+        print(summary_table(rows))
+        print(f"\nwrote {n} results to {args.out} (engine: ray)")
+    return 0
+
+
+def summary_table(rows: list[dict]) -> str:
+    """A fixed-width table of result rows (their JSON form): one line each, then counts per decision."""
     lines = [f"{'id':28} {'decision':9} {'conf':>5}  {'brand':10} top evidence / error"]
     lines.append("-" * 100)
-    for r in results:
-        top = r.error or (r.evidence[0].detail if r.evidence else "; ".join(r.notes[:1]))
-        lines.append(f"{r.id[:28]:28} {r.decision:9} {r.confidence:5.2f}  {(r.brand or '-')[:10]:10} {top[:60]}")
-    counts = {d: sum(r.decision == d for r in results) for d in ("takedown", "review", "pass")}
-    errors = sum(r.error is not None for r in results)
+    for r in rows:
+        top = r["error"] or (r["evidence"][0]["detail"] if r["evidence"] else "; ".join(r.get("notes", [])[:1]))
+        lines.append(f"{r['id'][:28]:28} {r['decision']:9} {r['confidence']:5.2f}  {(r['brand'] or '-')[:10]:10} {top[:60]}")
+    counts = {d: sum(r["decision"] == d for r in rows) for d in ("takedown", "review", "pass")}
+    errors = sum(r["error"] is not None for r in rows)
     lines.append("-" * 100)
     lines.append("  ".join(f"{d}: {n}" for d, n in counts.items()) + f"  errors: {errors}")
     return "\n".join(lines)
@@ -199,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--report", metavar="report.html", help="write an HTML evidence page")
     scan.add_argument("--feedback-db", metavar="FILE", help="SQLite feedback store to record decisions in")
     scan.add_argument("--fusion-model", metavar="DIR", help="learned fusion model folder")
+    scan.add_argument("--engine", default="local", choices=("local", "ray"),
+                      help="local: this process; ray: a Ray cluster (pip install 'counterfeit-vision[distributed]')")
+    scan.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local one)")
+    scan.add_argument("--actors", type=int, default=1, help="Detector actors for --engine ray")
     scan.add_argument("-q", "--quiet", action="store_true")
     _add_model_options(scan)
     scan.set_defaults(func=cmd_scan)

@@ -173,7 +173,9 @@ class Detector:
             return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes)
         out, cues = scored[0]
         brand = self.catalog[cues.brand_id]
-        decision = decide(out.confidence, brand.thresholds)
+        # a learned fusion model may carry per-brand thresholds chosen for a precision target
+        learned = getattr(self.fusion, "thresholds_for", None)
+        decision = decide(out.confidence, (learned(brand.id) if learned else None) or brand.thresholds)
         signals = {**cues.features(), "attribution": cues.attribution,
                    **{f"contribution.{k}": v for k, v in out.contributions.items()}}
         evidence = build_evidence(inp, cues, brand)

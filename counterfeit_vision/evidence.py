@@ -118,7 +118,7 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
                 ev.append(_image_evidence(hit, inp.photos[i][0]))
     for f in inp.title_findings:
         if f.brand_id == brand.id:
-            ev.append(Evidence("title", brand.id, float(f.score), f"title {f.verdict}: {', '.join(f.reasons)}",
+            ev.append(Evidence("title", brand.id, float(f.score), f"title {f.verdict}" + (f": {', '.join(f.reasons)}" if f.reasons else ""),
                                text=f.matched_text, span=tuple(f.span), reasons=tuple(f.reasons)))
     for box, found in inp.ocr_findings:
         for f in found:
