@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # torch and torchvision pinned to the builds on this machine's disk (see DEVELOPERS notes in README)
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: demo test test-fast bench eval clean-venv sample-data
+.PHONY: browser demo test test-fast bench eval clean-venv sample-data
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,9 +18,16 @@ $(STAMP): setup.cfg pyproject.toml
 
 demo: $(STAMP)
 	$(VENV)/bin/counterfeit-vision scan samples/listings.jsonl --catalog brand_catalog \
-		--index indexes/sample --out results/demo_results.jsonl
+		--index indexes/sample --out results/demo_results.jsonl --report results/demo_report.html
 
-test: $(STAMP)
+# The evidence page is tested in Debian's headless chromium; install it when absent
+# (the browser tests skip with a reason if this is not possible, e.g. without root).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "warning: could not install chromium; browser tests will be skipped"
+
+test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 test-fast: $(STAMP)

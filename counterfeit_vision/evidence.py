@@ -32,6 +32,16 @@ def image_score(hit) -> float:
     return float(min(1.0, max(0.0, hit.score)))
 
 
+def to_original_pixels(box, photo: Image.Image):
+    """Scale a box found on a (possibly draft-decoded) photo back to the file's pixels."""
+    if box is None:
+        return None
+    ow, oh = photo.info.get("original_size", photo.size)
+    sx, sy = ow / photo.width, oh / photo.height
+    x1, y1, x2, y2 = box
+    return (round(x1 * sx), round(y1 * sy), round(x2 * sx), round(y2 * sy))
+
+
 def _is_accessory_mention(finding) -> bool:
     """'case for iPhone': the brand is named as what the product fits, not what it is."""
     return finding.verdict == "mention" and any("accessor" in r for r in finding.reasons)
@@ -115,7 +125,7 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
     for i, hits in enumerate(inp.image_hits):
         for hit in hits:
             if hit.brand_id == brand.id:
-                ev.append(_image_evidence(hit, inp.photos[i][0]))
+                ev.append(_image_evidence(hit, *inp.photos[i]))
     for f in inp.title_findings:
         if f.brand_id == brand.id:
             ev.append(Evidence("title", brand.id, float(f.score), f"title {f.verdict}" + (f": {', '.join(f.reasons)}" if f.reasons else ""),
@@ -126,7 +136,7 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
                 ev.append(Evidence("ocr_text", brand.id, max(float(f.score), cues.ocr_brand * 0.5),
                                    f"text in photo {box.image_index}: {f.verdict}",
                                    image=inp.photos[box.image_index][0], image_index=box.image_index,
-                                   box=box.box, text=box.text, reasons=tuple(f.reasons)))
+                                   box=to_original_pixels(box.box, inp.photos[box.image_index][1]), text=box.text, reasons=tuple(f.reasons)))
     if cues.price_below_floor > 0 and brand.price_floor:
         floor = brand.price_floor.for_product_line(_product_line(brand, listing.title))
         ev.append(Evidence("price", brand.id, cues.price_below_floor,
@@ -141,10 +151,10 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
     return tuple(sorted(ev, key=lambda e: -e.score))
 
 
-def _image_evidence(hit, photo_path: str) -> Evidence:
+def _image_evidence(hit, photo_path: str, photo: Image.Image) -> Evidence:
     what = "logo found" if hit.kind == "logo" else "official photo reused"
     extra = ", geometrically verified" if getattr(hit, "verified", False) else ""
     return Evidence(hit.kind, hit.brand_id, image_score(hit),
                     f"{what} ({hit.method}{extra}), similarity {hit.similarity:.3f}",
                     reference=hit.ref_path, ref_id=hit.ref_id, similarity=round(float(hit.similarity), 4),
-                    image=photo_path, image_index=hit.image_index, box=hit.box)
+                    image=photo_path, image_index=hit.image_index, box=to_original_pixels(hit.box, photo))

@@ -66,12 +66,13 @@ def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int 
         draft_size: when set, let the JPEG decoder scale down by a power of two
             while decoding so that the short side stays at least this large
             (Pillow's ``draft``); several times faster for big photos that will
-            be resized anyway.
+            be resized anyway. ``img.info["original_size"]`` keeps the file's size.
 
     Raises:
         ImageError: missing, unreadable, corrupt or oversized image.
     """
     img = _open_checked(Path(path), max_pixels)
+    original_size = img.size
     try:
         if draft_size and img.format == "JPEG":
             w, h = img.size
@@ -81,4 +82,6 @@ def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int 
         img.load()
     except Exception as exc:
         raise ImageError(f"corrupt image: {Path(path).name} ({exc})") from exc
+    # boxes found on a draft-decoded photo are reported in the original's pixels
+    img.info["original_size"] = original_size
     return img

@@ -1,0 +1,563 @@
+"""The evidence page: one self-contained HTML file a reviewer can work from.
+
+``scan --report report.html`` calls :func:`write_report`. The page shows, per
+flagged listing: its photos (base64 JPEG thumbnails) with boxes drawn on matched
+logos and OCR text, the matched reference image beside each photo, the title
+with the misused words in ``<mark>``, the evidence, the signal contributions,
+the decision and the confidence. Listings can be filtered by brand and decision
+and sorted by confidence, brand or decision with a little embedded JavaScript.
+
+Nothing is loaded from outside the file: images are data URIs, the style and
+script are inline, and a Content-Security-Policy forbids any other source (and
+any script without the page's nonce, as a second line behind HTML escaping:
+titles, OCR text and ids come from strangers).
+
+Unreadable photos (missing, corrupt, decompression bombs) become a placeholder
+with the reason; they never break the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import secrets
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from PIL import Image
+
+from counterfeit_vision._atomic import atomic_write
+from counterfeit_vision.catalog import Catalog
+from counterfeit_vision.images import ImageError, load_rgb
+from counterfeit_vision.listing import Evidence, Listing, Result
+
+__all__ = ["write_report", "render_report", "THUMB_SIDE", "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
+
+THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
+PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
+REF_SIDE = 200          # long side of a reference image thumbnail
+MAX_PHOTOS = 8          # photos shown per listing (those with evidence first)
+JPEG_QUALITY = 80
+DRAWN_KINDS = ("logo", "photo", "ocr_text")     # evidence kinds that point at a place in a photo
+DECISION_ORDER = {"takedown": 0, "review": 1, "error": 2, "pass": 3}
+KIND_COLOURS = {"logo": "#e53935", "photo": "#8e24aa", "ocr_text": "#1e88e5", "title": "#a07800",
+                "price": "#00796b", "seller": "#546e7a"}
+KIND_LABELS = {"logo": "logo", "photo": "official photo", "ocr_text": "text", "title": "title",
+               "price": "price", "seller": "seller"}
+
+
+def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
+                 listings: list[Listing] | None = None, include_passed: bool = False) -> Path:
+    """Write the evidence page for ``results`` to ``path`` atomically; return the path.
+
+    Args:
+        results: scan results. Takedowns, reviews and results with an ``error``
+            are always shown; passes only with ``include_passed``.
+        path: the HTML file to write.
+        catalog: resolves reference image paths (relative to ``catalog.root``)
+            and brand ids to names.
+        listings: give the titles (to highlight misused words) and the photos;
+            matched to results by id.
+        include_passed: also show listings that passed.
+    """
+    path = Path(path)
+    page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed)
+    with atomic_write(path) as f:
+        f.write(page)
+    return path
+
+
+def render_report(results: Sequence[Result], *, catalog: Catalog | None = None,
+                  listings: Iterable[Listing] | None = None, include_passed: bool = False) -> str:
+    """The page as a string (see :func:`write_report`)."""
+    by_id = {listing.id: listing for listing in (listings or ())}
+    thumbs = _Thumbnails()
+    shown = [r for r in results if include_passed or r.error or r.decision != "pass"]
+    shown.sort(key=lambda r: (DECISION_ORDER[_decision(r)], -r.confidence, r.id))
+    cards = [_card(r, by_id.get(r.id), catalog, thumbs) for r in shown]
+    return _page(results, shown, cards, catalog, include_passed)
+
+
+# ---------------------------------------------------------------- thumbnails
+class _Thumb:
+    __slots__ = ("uri", "width", "height", "orig_width", "orig_height", "error")
+
+    def __init__(self, uri=None, width=0, height=0, orig_width=0, orig_height=0, error=None):
+        self.uri, self.width, self.height = uri, width, height
+        self.orig_width, self.orig_height, self.error = orig_width, orig_height, error
+
+
+class _Thumbnails:
+    """Decode each image once per page, safely, into a base64 JPEG thumbnail."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, int], _Thumb] = {}
+
+    def get(self, path: str | Path, side: int) -> _Thumb:
+        key = (str(path), side)
+        if key not in self._cache:
+            self._cache[key] = self._make(Path(path), side)
+        return self._cache[key]
+
+    @staticmethod
+    def _make(path: Path, side: int) -> _Thumb:
+        try:
+            img = load_rgb(path, draft_size=side)   # validates: missing, corrupt, bomb -> ImageError
+            with Image.open(path) as header:         # original size (draft may have shrunk img)
+                ow, oh = header.size
+            img.thumbnail((side, side), Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        except ImageError as exc:
+            return _Thumb(error=str(exc))
+        except Exception as exc:  # anything else about one image stays with that image
+            return _Thumb(error=f"cannot show image {path.name}: {type(exc).__name__}: {exc}")
+        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        return _Thumb(uri, img.width, img.height, ow, oh)
+
+
+# ---------------------------------------------------------------- one listing
+def _decision(r: Result) -> str:
+    return "error" if r.error else r.decision
+
+
+def _e(value) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _brand_name(brand_id: str | None, catalog: Catalog | None) -> str:
+    if not brand_id:
+        return ""
+    if catalog is not None and brand_id in catalog:
+        return catalog[brand_id].name
+    return brand_id
+
+
+def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _Thumbnails) -> str:
+    decision = _decision(r)
+    brand = r.brand or ""
+    title = listing.title if listing else ""
+    parts = [
+        f'<article class="card" id="listing-{_e(r.id)}" data-id="{_e(r.id)}" data-brand="{_e(brand)}" '
+        f'data-decision="{decision}" data-confidence="{r.confidence:.6f}">',
+        '<header class="card-head">',
+        f'<span class="badge badge-{decision}">{_e(decision)}</span>',
+        f'<span class="conf" title="calibrated probability the brand use is illegitimate">'
+        f'confidence <b>{r.confidence:.2f}</b></span>',
+        f'<span class="brand">{_e(_brand_name(r.brand, catalog)) or "<i>no brand</i>"}</span>',
+        f'<span class="lid">listing <code>{_e(r.id)}</code></span>',
+        '</header>',
+    ]
+    if r.error:
+        parts.append(f'<p class="error">error: {_e(r.error)}</p>')
+    parts.append(f'<p class="title">{_highlight(title, r.evidence) if listing else _no_title(r)}</p>')
+    if listing is not None:
+        facts = [f"{listing.price:g} {_e(listing.currency or '')}" if listing.price is not None else None,
+                 f"seller <code>{_e(listing.seller_id)}</code>" if listing.seller_id else None,
+                 f"category {_e(listing.category)}" if listing.category else None]
+        facts = [f for f in facts if f]
+        if facts:
+            parts.append(f'<p class="facts">{" · ".join(facts)}</p>')
+    parts.append('<div class="body">')
+    parts.append(_photos(r, listing, catalog, thumbs))
+    parts.append('<div class="side">')
+    parts.append(_contributions(r))
+    parts.append(_evidence_table(r))
+    parts.append('</div></div>')
+    notes = list(r.notes)
+    if notes:
+        parts.append('<details class="notes"><summary>notes (' + str(len(notes)) + ')</summary><ul>'
+                     + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul></details>")
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def _no_title(r: Result) -> str:
+    words = [e.text for e in r.evidence if e.kind == "title" and e.text]
+    if words:
+        return '<span class="muted">title not available; matched words: </span>' + ", ".join(
+            f"<mark>{_e(w)}</mark>" for w in words)
+    return '<span class="muted">title not available</span>'
+
+
+def _highlight(title: str, evidence: Sequence[Evidence]) -> str:
+    """The title, escaped, with ``<mark>`` around every title-evidence span."""
+    if not title:
+        return '<span class="muted">(no title)</span>'
+    spans: list[tuple[int, int, str]] = []
+    for ev in evidence:
+        if ev.kind != "title" or not ev.span:
+            continue
+        try:
+            a, b = int(ev.span[0]), int(ev.span[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        a, b = max(0, a), min(len(title), b)
+        if a < b:
+            spans.append((a, b, "; ".join(ev.reasons) or ev.detail))
+    spans.sort()
+    merged: list[list] = []
+    for a, b, why in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+            if why and why not in merged[-1][2]:
+                merged[-1][2] = f"{merged[-1][2]}; {why}" if merged[-1][2] else why
+        else:
+            merged.append([a, b, why])
+    out, pos = [], 0
+    for a, b, why in merged:
+        out.append(_e(title[pos:a]))
+        out.append(f'<mark title="{_e(why)}">{_e(title[a:b])}</mark>')
+        pos = b
+    out.append(_e(title[pos:]))
+    return "".join(out)
+
+
+def _same_path(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except (OSError, RuntimeError):
+        return False
+
+
+def _photo_evidence(r: Result, listing: Listing | None) -> list[tuple[str, list[Evidence]]]:
+    """(photo path, evidence drawn on it) in display order: photos with evidence first."""
+    photos: list[tuple[str, list[Evidence]]] = [(p, []) for p in (listing.images if listing else ())]
+    for ev in r.evidence:
+        if ev.kind not in DRAWN_KINDS or (ev.image is None and ev.image_index is None):
+            continue
+        slot = None
+        if ev.image is not None:
+            slot = next((ps for ps in photos if _same_path(ps[0], ev.image)), None)
+        if slot is None and ev.image_index is not None and ev.image is None and 0 <= ev.image_index < len(photos):
+            slot = photos[ev.image_index]
+        if slot is None and ev.image is not None:
+            slot = (ev.image, [])
+            photos.append(slot)
+        if slot is not None:
+            slot[1].append(ev)
+    return sorted(photos, key=lambda ps: not ps[1])   # stable: listing order within each group
+
+
+def _photos(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _Thumbnails) -> str:
+    photos = _photo_evidence(r, listing)
+    if not photos:
+        return '<div class="photos"><p class="muted">no photos</p></div>'
+    out = ['<div class="photos">']
+    for path, evs in photos[:MAX_PHOTOS]:
+        out.append(_figure(path, evs, catalog, thumbs))
+    if len(photos) > MAX_PHOTOS:
+        out.append(f'<p class="muted">{len(photos) - MAX_PHOTOS} more photo(s) without evidence not shown</p>')
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _figure(path: str, evs: list[Evidence], catalog: Catalog | None, thumbs: _Thumbnails) -> str:
+    t = thumbs.get(path, THUMB_SIDE if evs else PLAIN_SIDE)
+    name = Path(path).name
+    out = ['<div class="photo-row">']
+    if t.error:
+        out.append(f'<figure class="photo"><div class="placeholder" role="img" aria-label="unreadable photo">'
+                   f'<b>photo not shown</b><br>{_e(t.error)}</div>'
+                   f'<figcaption>{_e(name)}</figcaption></figure>')
+    else:
+        out.append(f'<figure class="photo"><div class="frame" style="width:{t.width}px;height:{t.height}px">'
+                   f'<img class="thumb" src="{t.uri}" width="{t.width}" height="{t.height}" alt="{_e(name)}">')
+        for ev in evs:
+            out.append(_box(ev, t))
+        out.append(f'</div><figcaption>{_e(name)} ({t.orig_width}×{t.orig_height})</figcaption></figure>')
+    refs = [ev for ev in evs if ev.kind in ("logo", "photo") and ev.reference]
+    if refs:
+        out.append('<div class="refs">')
+        seen = set()
+        for ev in refs:
+            if ev.reference in seen:
+                continue
+            seen.add(ev.reference)
+            out.append(_reference(ev, catalog, thumbs))
+        out.append("</div>")
+    out.append("</div>")
+    return "\n".join(out)
+
+
+def _box(ev: Evidence, t: _Thumb) -> str:
+    """An absolutely positioned div over the thumbnail, in thumbnail pixels."""
+    sx, sy = t.width / t.orig_width, t.height / t.orig_height
+    if ev.box is not None:
+        try:
+            x1, y1, x2, y2 = (float(v) for v in ev.box)
+        except (TypeError, ValueError):
+            return ""
+        x1, x2 = sorted((min(max(x1, 0), t.orig_width), min(max(x2, 0), t.orig_width)))
+        y1, y2 = sorted((min(max(y1, 0), t.orig_height), min(max(y2, 0), t.orig_height)))
+        if x2 <= x1 or y2 <= y1:
+            return ""
+        whole = ""
+    else:  # a whole-photo match: outline the whole photo
+        x1, y1, x2, y2 = 0.0, 0.0, float(t.orig_width), float(t.orig_height)
+        whole = " whole"
+    left, top = round(x1 * sx), round(y1 * sy)
+    width, height = max(2, round((x2 - x1) * sx)), max(2, round((y2 - y1) * sy))
+    colour = KIND_COLOURS.get(ev.kind, "#ff9800")
+    label = KIND_LABELS.get(ev.kind, ev.kind)
+    if ev.kind == "ocr_text" and ev.text:
+        label = f"text “{_clip(ev.text, 40)}”"
+    elif ev.similarity is not None:
+        label = f"{label} {ev.similarity:.2f}"
+    orig = ",".join(str(int(round(v))) for v in (x1, y1, x2, y2))
+    inside = " label-in" if top < 18 and not whole else ""   # no room above: label inside the box
+    return (f'<div class="box box-{_e(ev.kind)}{whole}{inside}" data-kind="{_e(ev.kind)}" data-box="{orig}" '
+            f'data-thumb-box="{left},{top},{left + width},{top + height}" title="{_e(ev.detail)}" '
+            f'style="left:{left}px;top:{top}px;width:{width}px;height:{height}px;border-color:{colour}">'
+            f'<span class="box-label" style="background:{colour}">{_e(label)}</span></div>')
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _reference(ev: Evidence, catalog: Catalog | None, thumbs: _Thumbnails) -> str:
+    ref = Path(ev.reference)
+    if not ref.is_absolute() and catalog is not None and catalog.root is not None:
+        ref = Path(catalog.root) / ref
+    sim = f"similarity {ev.similarity:.3f}" if ev.similarity is not None else ""
+    cap = (f'<figcaption>matched {_e(KIND_LABELS.get(ev.kind, ev.kind))} reference<br>'
+           f'<code>{_e(ev.reference)}</code><br>{sim}</figcaption>')
+    if not ref.is_absolute() and (catalog is None or catalog.root is None) and not ref.exists():
+        return (f'<figure class="ref"><div class="placeholder small">reference not shown: '
+                f'no catalogue given to resolve it</div>{cap}</figure>')
+    t = thumbs.get(ref, REF_SIDE)
+    if t.error:
+        return f'<figure class="ref"><div class="placeholder small">reference not shown: {_e(t.error)}</div>{cap}</figure>'
+    return (f'<figure class="ref"><img class="ref-img" src="{t.uri}" width="{t.width}" height="{t.height}" '
+            f'alt="reference {_e(ref.name)}">{cap}</figure>')
+
+
+def _contributions(r: Result) -> str:
+    contrib = sorted(((k.split(".", 1)[1], v) for k, v in r.signals.items() if k.startswith("contribution.")),
+                     key=lambda kv: -kv[1])
+    out = ['<section class="contrib"><h4>why: contributions to the confidence</h4>']
+    if contrib:
+        out.append('<ul class="bars">')
+        for cue, v in contrib:
+            pct = max(0.0, min(1.0, float(v))) * 100
+            out.append(f'<li data-cue="{_e(cue)}"><span class="cue">{_e(cue)}</span>'
+                       f'<span class="track"><span class="bar" style="width:{pct:.1f}%"></span></span>'
+                       f'<span class="val">{v:.3f}</span></li>')
+        out.append("</ul>")
+    else:
+        out.append('<p class="muted">no contributions recorded</p>')
+    cues = [(k, v) for k, v in r.signals.items() if not k.startswith("contribution.")]
+    if cues:
+        out.append('<details><summary>all signals</summary><table class="signals">'
+                   + "".join(f"<tr><td>{_e(k)}</td><td>{v:.3f}</td></tr>" for k, v in cues)
+                   + "</table></details>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _evidence_table(r: Result) -> str:
+    if not r.evidence:
+        return '<section class="evidence"><h4>evidence</h4><p class="muted">none</p></section>'
+    rows = []
+    for ev in r.evidence:
+        colour = KIND_COLOURS.get(ev.kind, "#757575")
+        where = []
+        if ev.image_index is not None:
+            where.append(f"photo {ev.image_index}")
+        if ev.text and ev.kind in ("ocr_text", "title"):
+            where.append(f"“{_e(_clip(ev.text, 60))}”")
+        rows.append(f'<tr class="ev ev-{_e(ev.kind)}"><td><span class="kind" style="background:{colour}">'
+                    f'{_e(KIND_LABELS.get(ev.kind, ev.kind))}</span></td><td>{ev.score:.2f}</td>'
+                    f'<td>{_e(ev.detail)}{"<br><small>" + " · ".join(where) + "</small>" if where else ""}</td></tr>')
+    return ('<section class="evidence"><h4>evidence</h4><table><thead><tr><th>kind</th><th>score</th>'
+            '<th>detail</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></section>")
+
+
+# ---------------------------------------------------------------- the page
+def _models(results: Sequence[Result]) -> list[dict]:
+    seen: list[dict] = []
+    for r in results:
+        if r.model and r.model not in seen:
+            seen.append(r.model)
+    return seen
+
+
+def _page(results: Sequence[Result], shown: Sequence[Result], cards: list[str],
+          catalog: Catalog | None, include_passed: bool) -> str:
+    nonce = secrets.token_urlsafe(16)
+    counts = Counter(_decision(r) for r in results)
+    brands = sorted({r.brand for r in shown if r.brand})
+    decisions = sorted({_decision(r) for r in shown}, key=lambda d: DECISION_ORDER[d])
+    brand_opts = "".join(f'<option value="{_e(b)}">{_e(_brand_name(b, catalog))}</option>' for b in brands)
+    if any(not r.brand for r in shown):
+        brand_opts += '<option value="">(no brand)</option>'
+    decision_opts = "".join(f'<option value="{d}">{d} ({sum(1 for r in shown if _decision(r) == d)})</option>'
+                            for d in decisions)
+    models = _models(results)
+    model_html = "; ".join(", ".join(f"{_e(k)}: <code>{_e(json.dumps(v) if isinstance(v, (dict, list)) else v)}</code>"
+                                     for k, v in m.items()) for m in models) or "not recorded"
+    summary = " · ".join(f'<span class="badge badge-{d}">{d}</span> {counts[d]}'
+                         for d in sorted(counts, key=lambda d: DECISION_ORDER[d]))
+    hidden = len(results) - len(shown)
+    hidden_note = (f'<p class="muted">{hidden} passed listing(s) not shown (write the report with '
+                   f'include_passed to see them).</p>' if hidden and not include_passed else "")
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    body = "\n".join(cards) if cards else '<p class="empty">No flagged listings.</p>'
+    csp = (f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+           "base-uri 'none'; form-action 'none'")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>counterfeit-vision evidence report</title>
+<style>{_CSS}</style>
+</head>
+<body>
+<header class="page-head">
+<h1>Counterfeit evidence report</h1>
+<p class="meta">{len(results)} listing(s) scanned · {summary} · generated {generated}</p>
+<p class="meta model">model: {model_html}</p>
+{hidden_note}
+<div class="controls" role="toolbar">
+<label>brand <select id="filter-brand"><option value="*">all brands</option>{brand_opts}</select></label>
+<label>decision <select id="filter-decision"><option value="*">all decisions</option>{decision_opts}</select></label>
+<span class="sorts">sort:
+<button type="button" class="sort" data-sort="confidence" data-dir="desc" data-default="desc">confidence</button>
+<button type="button" class="sort" data-sort="brand" data-dir="asc" data-default="asc">brand</button>
+<button type="button" class="sort active" data-sort="decision" data-dir="asc" data-default="asc">decision ↑</button>
+</span>
+<span id="count" class="count">{len(shown)} of {len(shown)} shown</span>
+</div>
+<p class="legend">boxes: <span class="kind" style="background:{KIND_COLOURS['logo']}">logo</span>
+<span class="kind" style="background:{KIND_COLOURS['photo']}">official photo</span>
+<span class="kind" style="background:{KIND_COLOURS['ocr_text']}">text in photo</span>
+· <mark>highlighted</mark> title words are the misused brand terms</p>
+</header>
+<main id="cards">
+{body}
+</main>
+<script nonce="{nonce}">{_JS}</script>
+</body>
+</html>
+"""
+
+
+_CSS = """
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f2f3f5;color:#1d1f23}
+.page-head{position:sticky;top:0;z-index:10;background:#fff;border-bottom:1px solid #d6d8dc;padding:10px 20px;box-shadow:0 1px 4px rgba(0,0,0,.06)}
+h1{font-size:20px;margin:0 0 4px}
+h4{margin:0 0 6px;font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:#5f6368}
+.meta{margin:2px 0;color:#44474c}.model code{font-size:12px}
+.controls{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin-top:8px}
+select,button{font:inherit;padding:3px 8px;border:1px solid #b9bcc2;border-radius:4px;background:#fff;cursor:pointer}
+button.sort.active{background:#1d1f23;color:#fff;border-color:#1d1f23}
+.count{color:#5f6368;margin-left:auto}
+.legend{margin:6px 0 0;font-size:12px;color:#5f6368}
+main{padding:16px 20px;display:flex;flex-direction:column;gap:16px}
+.card{background:#fff;border:1px solid #d6d8dc;border-radius:8px;padding:12px 16px;border-left:6px solid #9aa0a6}
+.card[data-decision=takedown]{border-left-color:#c62828}.card[data-decision=review]{border-left-color:#ef8f00}
+.card[data-decision=error]{border-left-color:#6a1b9a}.card[data-decision=pass]{border-left-color:#2e7d32}
+.card[hidden]{display:none}
+.card-head{display:flex;gap:14px;align-items:baseline;flex-wrap:wrap}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px;text-transform:uppercase;background:#9aa0a6}
+.badge-takedown{background:#c62828}.badge-review{background:#ef8f00}.badge-pass{background:#2e7d32}.badge-error{background:#6a1b9a}
+.conf b{font-size:18px}.brand{font-weight:600;font-size:16px}.lid{color:#5f6368}
+.title{font-size:16px;margin:8px 0 2px;word-break:break-word}
+mark{background:#ffe066;padding:0 2px;border-radius:2px;box-shadow:0 0 0 1px #e0b400}
+.facts{margin:0 0 6px;color:#5f6368}.muted{color:#80868b}.error{color:#6a1b9a;font-weight:600}
+.body{display:flex;gap:20px;flex-wrap:wrap;align-items:flex-start}
+.photos{display:flex;flex-direction:column;gap:12px;flex:0 1 auto}
+.photo-row{display:flex;gap:12px;align-items:flex-start}
+figure{margin:0}figcaption{font-size:12px;color:#5f6368;margin-top:2px;word-break:break-all;max-width:480px}
+.frame{position:relative;display:inline-block;line-height:0;background:#eee}
+.frame img{display:block}
+.box{position:absolute;border:3px solid;border-radius:2px;box-shadow:0 0 0 1px rgba(255,255,255,.8)}
+.box.whole{border-style:dashed}
+.box-label{position:absolute;left:-3px;top:-20px;line-height:16px;font-size:11px;color:#fff;padding:1px 5px;border-radius:3px 3px 0 0;white-space:nowrap;max-width:300px;overflow:hidden;text-overflow:ellipsis}
+.box.label-in .box-label{top:0;left:0;border-radius:0 0 3px 0}
+.box.whole .box-label{top:auto;bottom:0;left:0;border-radius:0 3px 0 0}
+.placeholder{width:320px;min-height:120px;display:flex;flex-direction:column;justify-content:center;padding:12px;background:repeating-linear-gradient(45deg,#f6f6f6,#f6f6f6 10px,#ececec 10px,#ececec 20px);border:2px dashed #b0b4ba;color:#5f6368;font-size:12px;line-height:1.4;word-break:break-word}
+.placeholder.small{width:200px;min-height:80px}
+.refs{display:flex;flex-direction:column;gap:8px}
+.ref{background:#fafafa;border:1px solid #e0e2e6;border-radius:6px;padding:6px}
+.ref-img{display:block;border:1px solid #ddd}
+.side{flex:1 1 320px;min-width:300px;display:flex;flex-direction:column;gap:12px}
+.bars{list-style:none;margin:0;padding:0}
+.bars li{display:grid;grid-template-columns:140px 1fr 48px;gap:8px;align-items:center;margin:2px 0}
+.cue{font-family:ui-monospace,monospace;font-size:12px}
+.track{height:10px;background:#eceef1;border-radius:5px;overflow:hidden}
+.bar{display:block;height:100%;background:#c62828}
+.val{text-align:right;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;width:100%}
+td,th{text-align:left;padding:3px 6px;border-bottom:1px solid #eceef1;vertical-align:top}
+th{font-size:12px;color:#5f6368}
+.kind{display:inline-block;color:#fff;border-radius:3px;padding:0 6px;font-size:12px;white-space:nowrap}
+.signals td{font-family:ui-monospace,monospace;font-size:12px}
+.notes{margin-top:8px;color:#5f6368}
+.empty{font-size:16px;color:#5f6368}
+code{font-family:ui-monospace,monospace;font-size:.95em}
+"""
+
+_JS = r"""
+(function () {
+  "use strict";
+  var main = document.getElementById("cards");
+  var brandSel = document.getElementById("filter-brand");
+  var decSel = document.getElementById("filter-decision");
+  var count = document.getElementById("count");
+  var order = {takedown: 0, review: 1, error: 2, pass: 3};
+  function cards() { return Array.prototype.slice.call(main.querySelectorAll("article.card")); }
+  function filter() {
+    var b = brandSel.value, d = decSel.value, n = 0, all = cards();
+    all.forEach(function (c) {
+      var ok = (b === "*" || c.dataset.brand === b) && (d === "*" || c.dataset.decision === d);
+      c.hidden = !ok;
+      if (ok) { n++; }
+    });
+    count.textContent = n + " of " + all.length + " shown";
+  }
+  function key(c, by) {
+    if (by === "confidence") { return parseFloat(c.dataset.confidence) || 0; }
+    if (by === "decision") { return order[c.dataset.decision] === undefined ? 9 : order[c.dataset.decision]; }
+    return c.dataset.brand ? c.dataset.brand.toLowerCase() : "\uffff";
+  }
+  function sort(by, dir) {
+    var sign = dir === "desc" ? -1 : 1;
+    var sorted = cards().sort(function (a, b) {
+      var ka = key(a, by), kb = key(b, by);
+      if (ka < kb) { return -sign; }
+      if (ka > kb) { return sign; }
+      var ca = parseFloat(a.dataset.confidence) || 0, cb = parseFloat(b.dataset.confidence) || 0;
+      return cb - ca;   // ties: most confident first
+    });
+    sorted.forEach(function (c) { main.appendChild(c); });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("button.sort"), function (btn) {
+    btn.addEventListener("click", function () {
+      var active = btn.classList.contains("active");
+      var dir = active ? (btn.dataset.dir === "asc" ? "desc" : "asc") : btn.dataset.default;
+      btn.dataset.dir = dir;
+      Array.prototype.forEach.call(document.querySelectorAll("button.sort"), function (o) {
+        o.classList.remove("active");
+        o.textContent = o.dataset.sort;
+      });
+      btn.classList.add("active");
+      btn.textContent = btn.dataset.sort + (dir === "asc" ? " ↑" : " ↓");
+      sort(btn.dataset.sort, dir);
+    });
+  });
+  brandSel.addEventListener("change", filter);
+  decSel.addEventListener("change", filter);
+  filter();
+})();
+"""
