@@ -44,7 +44,7 @@ def to_original_pixels(box, photo: Image.Image):
 
 def _is_accessory_mention(finding) -> bool:
     """'case for iPhone': the brand is named as what the product fits, not what it is."""
-    return finding.verdict == "mention" and any("accessor" in r for r in finding.reasons)
+    return finding.verdict == "mention" and "compatible_accessory" in finding.context
 
 
 def _product_line(brand: Brand, title: str) -> str | None:

@@ -1,0 +1,208 @@
+"""Speed of the title engine against a naive rapidfuzz scan, measured in one run.
+
+Usage::
+
+    python benchmarks/bench_titles.py [--data DIR] [--naive-titles N] [--passes P]
+
+Lexicon: simple-icons titles and aliases + the genuine titles' brand column +
+the dev catalogue (:func:`build_lexicon_catalog`), at least 3,000 brands.
+Titles: the 9,850 real genuine titles plus an evasive rewrite of each tenth one
+(leetspeak, homoglyphs, spaced letters, indicators), so both paths are timed.
+
+The lexicon catalogue (also used by ``eval_titles.py``). Sources, read from the
+shared data folder (never copied into the repository):
+
+* ``simple_icons/simple-icons.json``: 3,400+ brand titles with their ``aka``,
+  ``loc`` (localised names), ``dup`` and ``old`` aliases;
+* ``titles/genuine_titles.csv``: the ``brand`` column of the genuine titles;
+* the hand-written dev catalogue ``benchmarks/title_dev_catalog`` (Nike, Gucci,
+  Rolex ...), whose strict settings override a same-named simple-icons brand.
+
+Policy for the generated brands (they have no brand.yaml of their own):
+
+* ``compatible_accessories`` = the catalogue's default accessory words: simple-icons
+  is mostly electronics, software and services, and the genuine brands are office
+  and electronics makers, for whom third-party accessories are normal;
+* ``ambiguous`` = true when the name is an ordinary word (wordfreq Zipf >= 4 in
+  English: Target, Shell, Crown, Edge ...) or at most two characters long, so
+  such a name needs brand context before it counts, exactly as Coach or Apple do.
+
+Printed, all from this run: compile time, compiled lexicon memory, engine
+titles/s on one process (first pass with cold caches, and steady state), the
+naive ``rapidfuzz.process.extract(title, all_aliases, scorer=fuzz.partial_ratio)``
+titles/s on a sample, and their ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import gc
+import json
+import logging
+import os
+import re
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from counterfeit_vision.catalog import DEFAULT_ACCESSORY_WORDS, Brand, Catalog, load_catalog  # noqa: E402
+from counterfeit_vision.titles import TitleMatcher  # noqa: E402
+from counterfeit_vision.titles.lexicon import load_common_words  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEV_CATALOG = REPO / "benchmarks" / "title_dev_catalog"
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def data_dir(arg: str | None) -> Path:
+    """The shared data folder: ``--data``, else $CV_SHARED_DATA, else ../shared/data."""
+    if arg:
+        return Path(arg)
+    env = os.environ.get("CV_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def _is_ordinary_word(name: str) -> bool:
+    try:
+        from wordfreq import zipf_frequency
+    except ImportError:  # pragma: no cover
+        return False
+    return len(name) <= 2 or zipf_frequency(name.lower(), "en") >= 4.0
+
+
+def _simple_icons(path: Path) -> list[tuple[str, list[str]]]:
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for row in rows:
+        aliases = row.get("aliases") or {}
+        names = list(aliases.get("aka", [])) + list((aliases.get("loc") or {}).values())
+        names += [d["title"] for d in aliases.get("dup", []) if isinstance(d, dict) and "title" in d]
+        names += list(aliases.get("old", []))
+        out.append((row["title"], names))
+    return out
+
+
+def _genuine_brands(path: Path) -> list[str]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return sorted({(r.get("brand") or "").strip() for r in csv.DictReader(handle)} - {""})
+
+
+def build_lexicon_catalog(data: Path, *, with_dev: bool = True) -> Catalog:
+    """simple-icons + genuine-title brands (+ the dev catalogue), as one Catalog."""
+    dev = load_catalog(DEV_CATALOG) if with_dev else Catalog({})
+    taken = {n.casefold() for b in dev for n in (*b.names, *b.abbreviations)}
+    brands: dict[str, Brand] = {b.id: b for b in dev}
+    sources = _simple_icons(data / "simple_icons" / "simple-icons.json")
+    sources += [(name, []) for name in _genuine_brands(data / "titles" / "genuine_titles.csv")]
+    for title, aliases in sources:
+        if title.casefold() in taken:
+            continue
+        names = [a for a in dict.fromkeys(aliases) if a.casefold() not in taken and a != title]
+        slug = _SLUG.sub("-", title.casefold()).strip("-") or "brand"
+        brand_id, n = slug[:60], 2
+        while brand_id in brands:
+            brand_id, n = f"{slug[:56]}-{n}", n + 1
+        taken.update(x.casefold() for x in (title, *names))
+        brands[brand_id] = Brand(id=brand_id, name=title, aliases=tuple(names),
+                                 compatible_accessories=DEFAULT_ACCESSORY_WORDS,
+                                 ambiguous=_is_ordinary_word(title))
+    return Catalog.from_brands(brands.values())
+
+
+_EVASIONS = (
+    lambda t: t.replace("o", "0", 1), lambda t: t.replace("a", "\u0430", 1),
+    lambda t: "replica " + t, lambda t: " ".join(t.split(" ", 1)[0].upper()) + " " + t,
+    lambda t: t.replace("e", "\u200be", 1),
+)
+
+
+def load_titles(data: Path) -> list[str]:
+    with open(data / "titles" / "genuine_titles.csv", encoding="utf-8", newline="") as handle:
+        titles = [row["title"] for row in csv.DictReader(handle)]
+    extra = [_EVASIONS[i % len(_EVASIONS)](t) for i, t in enumerate(titles[::10])]
+    return titles + extra
+
+
+def time_engine(matcher: TitleMatcher, titles: list[str]) -> float:
+    started = time.perf_counter()
+    for title in titles:
+        matcher.match(title)
+    return len(titles) / (time.perf_counter() - started)
+
+
+def time_naive(titles: list[str], aliases: list[str]) -> float:
+    from rapidfuzz import fuzz, process
+
+    started = time.perf_counter()
+    for title in titles:
+        process.extract(title, aliases, scorer=fuzz.partial_ratio, limit=5)
+    return len(titles) / (time.perf_counter() - started)
+
+
+def compile_measured(catalog) -> tuple[TitleMatcher, float, float]:
+    """(matcher, compile seconds, MiB held by the compiled lexicon).
+
+    Timed without tracing; memory is taken from a second compile under
+    tracemalloc (tracing slows compilation several-fold).
+    """
+    load_common_words()  # shared, process-wide word list: reported separately
+    gc.collect()
+    started = time.perf_counter()
+    matcher = TitleMatcher.from_catalog(catalog)
+    seconds = time.perf_counter() - started
+    gc.collect()
+    tracemalloc.start()
+    probe = TitleMatcher.from_catalog(catalog)
+    gc.collect()
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del probe
+    return matcher, seconds, current / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="shared data folder (default $CV_SHARED_DATA or ../shared/data)")
+    parser.add_argument("--naive-titles", type=int, default=200, help="titles timed for the naive loop")
+    parser.add_argument("--passes", type=int, default=5, help="steady-state passes over the titles")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    data = data_dir(args.data)
+    if not (data / "simple_icons" / "simple-icons.json").exists() or \
+            not (data / "titles" / "genuine_titles.csv").exists():
+        print(f"bench_titles: skipped, shared data not found at {data} (use --data or CV_SHARED_DATA)")
+        return 0
+    started = time.perf_counter()
+    words = load_common_words()[0]
+    words_s = time.perf_counter() - started
+    catalog = build_lexicon_catalog(data)
+    aliases = sorted({n for b in catalog for n in (*b.names, *b.abbreviations)})
+    titles = load_titles(data)
+    matcher, compile_s, mem_mib = compile_measured(catalog)
+    lex = matcher.lexicon
+    print(f"lexicon: {len(catalog)} brands, {len(aliases)} names/aliases, {len(lex.entries)} terms, "
+          f"{len(lex.fuzzy_keys)} fuzzy keys, {len(lex.delete_index)} delete keys")
+    print(f"compile: {compile_s:.2f} s; compiled lexicon memory: {mem_mib:.1f} MiB "
+          f"(+ shared common-word list {len(words)} words, loaded once in {words_s:.2f} s)")
+    cold = time_engine(matcher, titles)
+    passes = sorted(time_engine(matcher, titles) for _ in range(max(1, args.passes)))
+    warm = passes[len(passes) // 2]
+    print(f"engine: {len(titles)} titles, one process: {cold:,.0f} titles/s first pass (cold caches); "
+          f"steady state over {len(passes)} passes: median {warm:,.0f}, "
+          f"min {passes[0]:,.0f}, max {passes[-1]:,.0f} titles/s")
+    sample = titles[:: max(1, len(titles) // args.naive_titles)][: args.naive_titles]
+    naive = time_naive(sample, aliases)
+    print(f"naive rapidfuzz.process.extract(partial_ratio) over {len(aliases)} aliases: "
+          f"{naive:,.1f} titles/s ({len(sample)} titles)")
+    print(f"speed-up: {cold / naive:,.0f}x (cold pass), {warm / naive:,.0f}x (steady median); "
+          f"targets >= 10,000 titles/s and >= 100x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,250 @@
+"""Title normalisation: one comparable string per title, with a map back to the original.
+
+A title goes through three views, all sharing token structure:
+
+* ``plain``: case-folded, invisible characters removed, Unicode look-alikes,
+  styled letters (mathematical, circled, squared) and accents reduced to ASCII.
+  Every plain character remembers the index of the original character it came
+  from, so a match in any view is reported as a span of the *original* title.
+* ``joined``: the plain tokens joined by single spaces, padded with a space on
+  both sides, so that a key padded the same way can only match whole tokens.
+* ``visual``: ``joined`` with leetspeak and ASCII look-alikes folded
+  (``1/l/|/! -> i``, ``0 -> o``, ``@ -> a``, ``b -> d`` ...). The fold is one
+  character to one character, so visual offsets equal joined offsets.
+
+Brand keys are built through the very same functions, so both sides agree.
+Fullwidth Latin (typed on CJK keyboards) is folded without any flag: it is not
+evasion by itself.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import json
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import NamedTuple
+
+__all__ = [
+    "CONFUSABLE", "DIACRITIC", "LEET_CHARS", "STYLED", "NormalizedTitle", "Token",
+    "is_cjk", "map_char", "normalize", "visual_fold",
+]
+
+log = logging.getLogger(__name__)
+
+# Per-character flags kept in NormalizedTitle.flags.
+CONFUSABLE = 1  # a letter of another script that looks Latin (Cyrillic a, Greek o)
+STYLED = 2  # mathematical, circled, squared, small-capital letter styles
+DIACRITIC = 4  # an accent or a Latin look-alike (dotless i) folded away
+
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b\u200c\u200d\u200e\u200f"
+    "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068"
+    "\u2069\u206a\u206b\u206c\u206d\u206e\u206f\u3164\ufeff\uffa0"
+)
+_STYLE_PREFIXES = (
+    "MATHEMATICAL ", "CIRCLED ", "NEGATIVE CIRCLED ", "SQUARED ", "NEGATIVE SQUARED ",
+    "PARENTHESIZED ", "REGIONAL INDICATOR SYMBOL ", "LATIN LETTER SMALL CAPITAL ",
+    "DOUBLE-STRUCK ", "BLACK-LETTER ", "SCRIPT ",
+)
+_DIGIT_WORDS = {w: str(i) for i, w in enumerate(
+    "ZERO ONE TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE".split())}
+_NO_FOLD_SCRIPTS = ("CJK", "HIRAGANA", "KATAKANA", "HANGUL", "IDEOGRAPHIC", "HALFWIDTH")
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# A token is a run of CJK characters, or a run of other word characters in
+# which leet symbols may stand *between* letters (Ch@nel, N!ke) or lead (@didas).
+_CJK_CLASS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_TOKEN_RE = re.compile(
+    rf"[{_CJK_CLASS}]+|[@$]?[^\W_{_CJK_CLASS}]+(?:[@$!|€*][^\W_{_CJK_CLASS}]+)*"
+)
+# Leetspeak and ASCII look-alikes. One character to one character so offsets hold.
+_VISUAL = str.maketrans({
+    "l": "i", "1": "i", "|": "i", "!": "i", "0": "o", "3": "e", "4": "a", "@": "a",
+    "$": "s", "5": "s", "7": "t", "b": "d", "8": "d", "9": "g", "€": "e",
+})
+# Digits and symbols standing in for letters; the other folds are letter look-alikes.
+LEET_CHARS = frozenset("1|!034@$5789€")
+
+
+def visual_fold(text: str) -> str:
+    """Fold leetspeak and ASCII look-alikes (``N1ke -> nike``, ``Guccl -> gucci``)."""
+    return text.translate(_VISUAL)
+
+
+def is_cjk(text: str) -> bool:
+    """True when ``text`` holds a CJK, kana or hangul character (no word spaces)."""
+    return _CJK_RE.search(text) is not None
+
+
+@lru_cache(maxsize=1)
+def _confusable_map() -> dict[str, str]:
+    """Map non-ASCII letters to the ASCII letter they imitate (Unicode confusables).
+
+    Built from the Unicode confusables table shipped by ``confusable_homoglyphs``;
+    without that package only NFKC and the style rules apply.
+    """
+    try:
+        raw = resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):  # pragma: no cover - optional data
+        log.warning("confusable_homoglyphs is not installed: homoglyph detection is limited")
+        return {}
+    table: dict[str, str] = {}
+    for char, glyphs in json.loads(raw).items():
+        for glyph in glyphs:
+            other = glyph["c"]
+            if char.isascii() and char.isalnum() and len(other) == 1 and not other.isascii():
+                table.setdefault(other, char.lower())
+            elif len(char) == 1 and not char.isascii() and other.isascii() and len(other) == 1 and other.isalnum():
+                table.setdefault(char, other.lower())
+    return table
+
+
+def _styled(char: str, name: str) -> str | None:
+    if not name.startswith(_STYLE_PREFIXES):
+        return None
+    last = name.rsplit(" ", 1)[-1]
+    if len(last) == 1 and last.isalnum():
+        return last.lower()
+    return _DIGIT_WORDS.get(last)
+
+
+@lru_cache(maxsize=65536)
+def map_char(char: str) -> tuple[str, int]:
+    """Fold one non-ASCII character to (replacement, flag); '' removes it."""
+    if char in _INVISIBLE:
+        return "", 0
+    if char in "\u0130\u0131":  # Turkish dotted capital I / dotless i: ordinary spelling there
+        return "i", 0
+    cp = ord(char)
+    category = unicodedata.category(char)
+    if category == "Cf" or 0xFE00 <= cp <= 0xFE0F or 0xE0000 <= cp <= 0xE01EF:
+        return "", 0
+    if category == "Mn":
+        return "", DIACRITIC
+    if 0xFF01 <= cp <= 0xFF5E or cp == 0x3000:  # fullwidth: not evasion by itself
+        return unicodedata.normalize("NFKC", char).casefold(), 0
+    name = unicodedata.name(char, "")
+    styled = _styled(char, name)
+    if styled is not None:
+        return styled, STYLED
+    if name.startswith(_NO_FOLD_SCRIPTS):
+        return char, 0
+    decomposed = unicodedata.normalize("NFD", char)
+    if len(decomposed) > 1 and decomposed[0].isascii() and decomposed[0].isalpha():
+        return decomposed[0].lower(), DIACRITIC
+    nfkc = unicodedata.normalize("NFKC", char)
+    if nfkc != char and nfkc.isascii():
+        return nfkc.casefold(), 0
+    target = _confusable_map().get(char)
+    if target is not None:
+        return target, DIACRITIC if name.startswith("LATIN") else CONFUSABLE
+    return nfkc.casefold(), 0
+
+
+class Token(NamedTuple):
+    """One token: its text in the plain view and its position in each view.
+
+    A named tuple rather than a dataclass: titles are tokenised at >10k/s and
+    tuple construction is several times cheaper.
+    """
+
+    text: str
+    plain_start: int
+    plain_end: int
+    joined_start: int
+    joined_end: int
+
+
+@dataclass(frozen=True)
+class NormalizedTitle:
+    """A title in comparable form, with offsets back to the original string."""
+
+    original: str
+    plain: str
+    orig_index: tuple[int, ...] | None  # None: plain[i] came from original[i]
+    flags: tuple[int, ...] | None  # None: no flagged character at all
+    invisible: tuple[int, ...]  # original indices of removed invisible characters
+    tokens: tuple[Token, ...]
+    joined: str
+    visual: str
+    starts: tuple[int, ...]  # joined_start of each token, for bisection
+
+    def token_range(self, start: int, end: int) -> tuple[int, int]:
+        """Token indices [first, last) covering a joined-view span."""
+        first = max(0, bisect.bisect_right(self.starts, start) - 1)
+        last = max(0, bisect.bisect_right(self.starts, end - 1) - 1)
+        return first, last + 1
+
+    def plain_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a plain-view span to the original title's span."""
+        if self.orig_index is None:
+            return start, end
+        return self.orig_index[start], self.orig_index[end - 1] + 1
+
+    def joined_to_plain(self, start: int, end: int) -> tuple[int, int]:
+        """Map a joined-view span (inside or across tokens) to a plain-view span."""
+        i, j = self.token_range(start, end)
+        first, last = self.tokens[i], self.tokens[j - 1]
+        return (first.plain_start + (start - first.joined_start),
+                last.plain_start + (end - last.joined_start))
+
+    def flags_in(self, plain_start: int, plain_end: int) -> int:
+        """OR of the character flags inside a plain span."""
+        if self.flags is None:
+            return 0
+        out = 0
+        for flag in self.flags[plain_start:plain_end]:
+            out |= flag
+        return out
+
+    def invisible_in(self, orig_start: int, orig_end: int) -> bool:
+        """True when an invisible character was removed from inside the span."""
+        i = bisect.bisect_right(self.invisible, orig_start)
+        return i < len(self.invisible) and self.invisible[i] < orig_end
+
+
+def _fold_unicode(text: str) -> tuple[str, tuple[int, ...], tuple[int, ...] | None, tuple[int, ...]]:
+    chars: list[str] = []
+    index: list[int] = []
+    flags: list[int] = []
+    invisible: list[int] = []
+    for i, char in enumerate(text):
+        if char.isascii():
+            out, flag = char.lower(), 0
+        else:
+            out, flag = map_char(char)
+            if not out:
+                if flag and flags:  # a combining mark: flag the letter it sits on
+                    flags[-1] |= flag
+                elif not flag:
+                    invisible.append(i)
+                continue
+        for piece in out:
+            chars.append(piece)
+            index.append(i)
+            flags.append(flag)
+    any_flag = any(flags)
+    return "".join(chars), tuple(index), tuple(flags) if any_flag else None, tuple(invisible)
+
+
+def normalize(text: str) -> NormalizedTitle:
+    """Normalise a title (or OCR text) into its plain, joined and visual views."""
+    if text.isascii():
+        plain, index, flags, invisible = text.lower(), None, None, ()
+    else:
+        plain, index, flags, invisible = _fold_unicode(text)
+    matches = list(_TOKEN_RE.finditer(plain))
+    texts = [m.group() for m in matches]
+    joined = " " + " ".join(texts) + " "
+    # Token i starts in joined after the padding space and i earlier tokens + spaces.
+    jstarts = list(itertools.accumulate([len(t) + 1 for t in texts], initial=1))[:-1]
+    jends = [s + len(t) for s, t in zip(jstarts, texts)]
+    tokens = tuple(map(Token._make, zip(texts, [m.start() for m in matches], [m.end() for m in matches],
+                                        jstarts, jends)))
+    return NormalizedTitle(text, plain, index, flags, invisible, tokens, joined, visual_fold(joined),
+                           tuple(jstarts))
