@@ -23,7 +23,7 @@ from PIL import Image
 from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.evidence import ListingInputs, build_cues, build_evidence
-from counterfeit_vision.fusion import FusionModel, HandSetFusion, decide
+from counterfeit_vision.fusion import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
 from counterfeit_vision.images import ImageError, load_rgb
 from counterfeit_vision.listing import Listing, Result
 
@@ -169,7 +169,7 @@ class Detector:
             log.exception("scoring %s failed", listing.id)
             return Result.failed(listing.id, f"internal error while scoring: {exc}", self.model_info)
         notes = (*listing.notes, *inp.notes)
-        if not scored or scored[0][1].attribution <= 0:
+        if not scored or scored[0][1].attribution < MIN_ATTRIBUTION:
             return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes)
         out, cues = scored[0]
         brand = self.catalog[cues.brand_id]
