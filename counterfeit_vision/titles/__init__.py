@@ -15,7 +15,11 @@ Spelling (read off the brand text itself):
 
 * ``misspelling`` -- typo within a budget scaled to the name's length (none for
   names of 4 letters or less); never for ordinary words or other brands' names.
-* ``leetspeak`` -- digits or symbols for letters (N1ke, Ch@nel, $ony).
+  In a multi-word name a short ordinary word may be the typo'd one (Luis Vuitton,
+  Michael Kor) only beside an exactly spelt word of the name; when that word is
+  itself very common (Michael, Ray) the brand also needs context (bag, Wayfarer).
+* ``leetspeak`` -- digits or symbols for letters (N1ke, Ch@nel, $ony); with a typo
+  on top (Gucc1i: ``leetspeak`` + ``misspelling``) only with brand context.
 * ``lookalike_chars`` -- ASCII look-alikes (Guccl, Abibas, Arnazon, vv for w) and
   accents on a brand written without them (Gücci).
 * ``spaced_letters`` -- letters split by spaces or punctuation (G-U-C-C-I, N.I.K.E).
@@ -37,13 +41,19 @@ Context (read around the brand):
   jerseys, replica scale models, and the brand's own ``own_terms``.
 * ``false_compatibility`` -- "for <brand>" (or a "for" list of brands) when the
   brand's ``compatible_accessories`` is empty, or when the product is clothing,
-  bags, shoes, watches or jewellery rather than one of the accessory words.
+  bags, shoes, watches or jewellery rather than one of the accessory words. For an
+  ambiguous brand without accessories, "strap for Coach" (capitalised name after a
+  lower-case "for", title not in title case) is itself brand context.
 * ``brand_stuffing`` -- three or more unrelated brands, or two brands of the
   same category; collaborations (Adidas x Gucci) count as one, and brands that
   allow third-party accessories never count.
 * ``abbreviation`` -- an abbreviation (LV, MK, CK) standing for the brand; only
   reported with corroboration (product line, category word, indicator, look-alike
   phrase) and when the full name is absent. Tokens like MK4 or 12V never match.
+
+Names glued to the brand's own product or category word by case only (GucciBag,
+NikeAir Max) name the brand like a glued multi-word name (louisvuitton) does: a
+mention, misuse only when another reason holds.
 
 Ambiguous names (``ambiguous: true``: Coach, Apple, Puma, Gap, Guess) need brand
 context, and any ``negative_context`` phrase in the title suppresses the brand

@@ -24,7 +24,7 @@ import ahocorasick
 
 from counterfeit_vision.catalog import Brand, Catalog
 from counterfeit_vision.titles.normalize import is_cjk, normalize, visual_fold
-from counterfeit_vision.titles.rules import category_words
+from counterfeit_vision.titles.rules import BRAND_CUES, category_words
 
 __all__ = ["Entry", "BrandInfo", "Lexicon", "edit_budget", "deletes", "load_common_words"]
 
@@ -104,6 +104,8 @@ class BrandInfo:
     own_terms: frozenset[str]
     accessories: tuple[tuple[str, ...], ...]
     names_ascii: bool  # no Latin name carries accents, so an accent is a disguise
+    cue_words: frozenset[str] = frozenset()  # context_words | BRAND_CUES, precomputed
+    cjk_context: tuple[str, ...] = ()  # context words in a script without word spaces
 
 
 def _accented(name: str) -> bool:
@@ -130,6 +132,8 @@ def _brand_info(brand: Brand) -> BrandInfo:
         own_terms=frozenset(_key_of(t) for t in brand.own_terms),
         accessories=tuple(p for p in (_phrase(a) for a in brand.compatible_accessories) if p),
         names_ascii=not any(_accented(n) for n in brand.names),
+        cue_words=frozenset(context) | BRAND_CUES,
+        cjk_context=tuple(sorted(w for w in context if is_cjk(w))),
     )
 
 
@@ -194,6 +198,10 @@ class Lexicon:
         self.exact_keys: dict[str, tuple[int, ...]] = self._exact_keys()
         self.automaton = self._build_automaton()
         self.fuzzy_keys, self.delete_index = self._build_delete_index()
+        # For each fuzzy key of a multi-word name: the name's other words (3+ letters).
+        self.window_partners: list[frozenset[str]] = [
+            frozenset(w for j, w in enumerate(self.entries[e].key.split(" ")) if j != pos and len(w) >= 3)
+            if pos >= 0 else frozenset() for _, e, pos in self.fuzzy_keys]
         # A typo is only a typo when the token is not an ordinary word or another brand.
         self.brand_keys = frozenset(
             e.key for e in self.entries if e.kind in (NAME, EVASIVE) and " " not in e.key)
@@ -223,7 +231,12 @@ class Lexicon:
                     bucket.append((i, variant))
         automaton = ahocorasick.Automaton()
         for key, value in keys.items():
-            automaton.add_word(key, (len(key), tuple(value)))
+            # Per match: (entry, variant, exact key or None); the key is given only when a
+            # title spelling it exactly makes a clean exact hit (plain variant, whole
+            # tokens, not an evasive alias), the case the matcher handles inline.
+            automaton.add_word(key, (len(key), tuple(
+                (i, variant, self.entries[i].key if variant == PLAIN and self.entries[i].kind != EVASIVE
+                 and not self.entries[i].cjk else None) for i, variant in value)))
         automaton.make_automaton()
         return automaton
 

@@ -16,10 +16,10 @@ from typing import Iterable, Sequence
 from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.titles.candidates import FuzzyFinder, Hit, find_hits
 from counterfeit_vision.titles.lexicon import ABBR, EVASIVE, LINE, NAME, BrandInfo, Lexicon
-from counterfeit_vision.titles.normalize import NormalizedTitle, is_cjk, normalize
+from counterfeit_vision.titles.normalize import NormalizedTitle, normalize
 from counterfeit_vision.titles.rules import (
-    BRAND_CUES, COMPAT_WORDS, CUE_WORDS, PHRASE_WORDS, WORN_WORDS, IndicatorHit, category_words, compat_trigger_before,
-    find_indicators, is_collab_gap, lookalike_phrase,
+    COMPAT_CUES, PHRASE_CUES, PHRASE_WORDS, WORN_WORDS, IndicatorHit, category_words,
+    compat_trigger_before, is_collab_gap, lookalike_phrase, title_indicators,
 )
 
 __all__ = ["TitleFinding", "TitleMatcher", "REASON_WEIGHTS", "MAX_TITLE_CHARS"]
@@ -67,18 +67,23 @@ class TitleFinding:
     context: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
 class _Context:
-    """Title-wide facts the per-brand rules share."""
+    """Title-wide facts the per-brand rules share (a slotted class: built per title)."""
 
-    nt: NormalizedTitle
-    tokens: tuple[str, ...]
-    words: frozenset[str]
-    indicators: tuple[IndicatorHit, ...]
-    category_words: frozenset[str]
-    category: str | None
-    phrase_possible: bool  # some look-alike phrase word occurs in the title
-    compat_possible: bool  # some "for"/"compatible" word occurs in the title
+    __slots__ = ("nt", "tokens", "words", "indicators", "category_words", "category", "phrase_possible",
+                 "compat_possible")
+
+    def __init__(self, nt: NormalizedTitle, tokens: tuple[str, ...], words: frozenset[str],
+                 indicators: tuple[IndicatorHit, ...], category_words: frozenset[str], category: str | None,
+                 phrase_possible: bool, compat_possible: bool):
+        self.nt = nt
+        self.tokens = tokens
+        self.words = words
+        self.indicators = indicators
+        self.category_words = category_words
+        self.category = category
+        self.phrase_possible = phrase_possible  # some look-alike phrase word occurs in the title
+        self.compat_possible = compat_possible  # some "for"/"compatible" word occurs in the title
 
     def phrase(self, hits: list[Hit]) -> bool:
         """Look-alike phrasing around any of ``hits``."""
@@ -109,18 +114,19 @@ class TitleMatcher:
             return []
         text = title[:MAX_TITLE_CHARS]
         nt = normalize(text)
-        if not nt.tokens:
+        if not nt.texts:
             return []
         hits = find_hits(nt, self.lexicon, self._fuzzy)
         if not hits:
             return []
+        if any(h.reasons == ("misspelling",) for h in hits):
+            hits = _drop_coincidental_typos(hits)
         fast = None if category else self._plain_mentions(nt, hits, text)
         if fast is not None:
             return fast
         ctx = self._context(nt, category)
         by_brand: dict[int, list[Hit]] = {}
-        typos = any(h.reasons == ("misspelling",) for h in hits)
-        for hit in _drop_coincidental_typos(hits) if typos else hits:
+        for hit in hits:
             by_brand.setdefault(hit.brand, []).append(hit)
         kept = {b: hs for b, hs in ((b, self._gate(b, hs, ctx)) for b, hs in by_brand.items()) if hs}
         reasons = {b: self._context_reasons(b, hs, ctx, kept) for b, hs in kept.items()}
@@ -143,29 +149,53 @@ class TitleMatcher:
         return [self.match(t, category=c) for t, c in zip(titles, cats)]
 
     def _plain_mentions(self, nt: NormalizedTitle, hits: list[Hit], text: str) -> list[TitleFinding] | None:
-        """Fast path: clean names of unambiguous brands and no cue word anywhere -> mentions.
+        """Fast path: clean names of unambiguous brands and no cue anywhere -> mentions.
+
+        Cues: a counterfeit indicator, a look-alike phrase word, a compatibility
+        word. A clean product line beside its own brand's clean name changes
+        nothing (the name is reported); alone, it is the mention (iPad).
 
         Returns None whenever any rule could change the outcome; the full path
         then decides. Most real titles (a maker's own name) end here.
         """
         brands = self.lexicon.brands
-        if any(h.reasons or h.kind != NAME or h.weak for h in hits) or not nt.plain.isascii():
+        if not nt.plain.isascii():
             return None
-        if ":" in nt.plain or not CUE_WORDS.isdisjoint([t.text for t in nt.tokens]):
+        line_brands = None
+        for h in hits:
+            if h.reasons or h.weak or h.kind != NAME:
+                if h.reasons or h.weak or h.kind != LINE:
+                    return None
+                line_brands = line_brands or set()
+                line_brands.add(h.brand)
+        words = nt.words
+        if not PHRASE_CUES.isdisjoint(words) or title_indicators(nt):
+            return None
+        # "for <brand>" (or a list of brands after it) needs a trigger right before a hit.
+        if not COMPAT_CUES.isdisjoint(words) and any(compat_trigger_before(nt.texts, h.first) is not None
+                                                     for h in hits):
             return None
         first: dict[int, Hit] = {}
-        words = None
+        lines: dict[int, Hit] = {}
         for hit in hits:
             info = brands[hit.brand]
-            if info.negative:
-                return None
-            if info.brand.ambiguous:
-                words = words if words is not None else frozenset(t.text for t in nt.tokens)
-                if not words.isdisjoint(info.context_words) or not words.isdisjoint(BRAND_CUES):
-                    return None
-                continue  # an ambiguous name without brand context is no finding
+            if info.negative and _negative_phrase(info, nt.texts, words):
+                continue  # negative context: no finding (these hits carry no evasion)
+            if hit.kind == LINE:
+                if hit.brand not in lines or hit.plain_span[0] < lines[hit.brand].plain_span[0]:
+                    lines[hit.brand] = hit
+                continue
+            # An ambiguous name needs brand context: here (no cue, no category) only a
+            # context word, a brand cue or the brand's own product line can give it.
+            if info.brand.ambiguous and words.isdisjoint(info.cue_words) and \
+                    not (line_brands and hit.brand in line_brands):
+                continue
             if hit.brand not in first or hit.plain_span[0] < first[hit.brand].plain_span[0]:
                 first[hit.brand] = hit
+        for brand, hit in lines.items():
+            # A product line without its brand's name counts unless it is an ordinary word.
+            if brand not in first and self._line_counts(hit, False, None):
+                first[brand] = hit
         if len(first) > 1 and any(not brands[b].accessories for b in first):
             return None  # brand stuffing is possible
         out = []
@@ -176,27 +206,29 @@ class TitleMatcher:
 
     # -- per-title context ---------------------------------------------------
     def _context(self, nt: NormalizedTitle, category: str | None) -> _Context:
-        tokens = tuple(t.text for t in nt.tokens)
-        words = frozenset(tokens)
-        starts = [t.plain_start for t in nt.tokens]
-        cat_words = category_words([category]) if category else set()
-        indicators = tuple(find_indicators(tokens, starts, nt.plain, words))
-        return _Context(nt, tokens, words, indicators, frozenset(cat_words),
-                        category.casefold() if category else None, bool(words & PHRASE_WORDS),
-                        bool(words & COMPAT_WORDS))
+        tokens = tuple(nt.texts)
+        words = nt.words
+        cat_words = frozenset(category_words([category])) if category else frozenset()
+        indicators = title_indicators(nt)
+        return _Context(nt, tokens, words, indicators, cat_words,
+                        category.casefold() if category else None, not words.isdisjoint(PHRASE_WORDS),
+                        not words.isdisjoint(COMPAT_CUES))
 
     # -- gates -----------------------------------------------------------------
     def _has_context(self, info: BrandInfo, hits: list[Hit], ctx: _Context) -> bool:
         """Brand context: a product line, category word, brand cue or counterfeit cue."""
-        if ctx.words & (info.context_words | BRAND_CUES) or ctx.indicators:
+        if ctx.indicators or not ctx.words.isdisjoint(info.cue_words):
             return True
         if ctx.category and any(ctx.category == c.casefold() for c in info.brand.categories):
             return True
         if any(h.kind == LINE for h in hits):
             return True
-        if any(w in ctx.nt.plain for w in info.context_words if is_cjk(w)):
+        if info.cjk_context and any(w in ctx.nt.plain for w in info.cjk_context):
             return True
-        return ctx.phrase(hits)
+        if ctx.phrase(hits):
+            return True
+        # "strap for Coach": only where that would be a false compatibility claim.
+        return not info.accessories and "for" in ctx.words and _proper_noun_after_for(hits, ctx)
 
     def _has_strong_context(self, hits: list[Hit], ctx: _Context) -> bool:
         """The brand's own product line, a counterfeit indicator or look-alike phrasing."""
@@ -205,22 +237,17 @@ class TitleMatcher:
         return ctx.phrase(hits)
 
     def _negative(self, info: BrandInfo, ctx: _Context) -> bool:
-        tokens = ctx.tokens
-        for phrase in info.negative:
-            n = len(phrase)
-            if any(tokens[i:i + n] == phrase for i in range(len(tokens) - n + 1)):
-                return True
-        return False
+        return _negative_phrase(info, ctx.tokens, ctx.words)
 
     def _gate(self, brand: int, hits: list[Hit], ctx: _Context) -> list[Hit]:
         """Keep only the hits that really refer to the brand."""
         info = self.lexicon.brands[brand]
-        hard = [h for h in hits if h.reasons and _HARD_EVASION.intersection(h.reasons)]
         if info.negative and self._negative(info, ctx):
-            return hard
-        has_name = any(h.kind in (NAME, EVASIVE) and not h.weak for h in hits)
-        if has_name and not info.brand.ambiguous and all(h.kind == NAME and not h.weak for h in hits):
+            return [h for h in hits if h.reasons and not _HARD_EVASION.isdisjoint(h.reasons)]
+        if not info.brand.ambiguous and all(h.kind == NAME and not h.weak and not h.needs_context for h in hits):
             return hits  # the common case: a plain or misspelt name of an unambiguous brand
+        has_name = any(h.kind in (NAME, EVASIVE) and not h.weak for h in hits)
+        hard = [h for h in hits if h.reasons and not _HARD_EVASION.isdisjoint(h.reasons)]
         contextual = self._has_context(info, hits, ctx)
         strong = self._has_strong_context(hits, ctx)
         kept = []
@@ -237,11 +264,11 @@ class TitleMatcher:
             elif hit.kind == LINE:
                 if self._line_counts(hit, has_name, ctx):
                     kept.append(hit)
-            elif contextual or not info.brand.ambiguous:
+            elif contextual or not (info.brand.ambiguous or hit.needs_context):
                 kept.append(hit)
         return kept
 
-    def _line_counts(self, hit: Hit, has_name: bool, ctx: _Context) -> bool:
+    def _line_counts(self, hit: Hit, has_name: bool, ctx: _Context | None) -> bool:
         """A product line alone names the brand only when it is not an ordinary word."""
         if has_name:
             return True
@@ -290,7 +317,8 @@ class TitleMatcher:
             return False
         if not info.accessories:
             return True
-        if any(_has_phrase(ctx.tokens, acc) for acc in info.accessories):
+        words = ctx.words
+        if any(acc[0] in words and _has_phrase(ctx.tokens, acc) for acc in info.accessories):
             return False
         return bool(ctx.words & WORN_WORDS or ctx.category_words & WORN_WORDS)
 
@@ -325,6 +353,45 @@ def _drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
         return hits
     return [h for h in hits
             if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
+
+
+def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[str]) -> bool:
+    """Any of the brand's negative-context phrases in the title."""
+    for phrase in info.negative:
+        if phrase[0] not in words:
+            continue
+        n = len(phrase)
+        if n == 1 or any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1)):
+            return True
+    return False
+
+
+def _proper_noun_after_for(hits: list[Hit], ctx: _Context) -> bool:
+    """"strap for Coach": a capitalised name right after a lower-case "for", in a title
+    that is not written in title case or capitals, is used as a proper noun.
+
+    Only the writer's capitals separate the brand from the word here, so the rule
+    reads them strictly: "Coach" (not COACH) after "for" (not For), and most other
+    words of the title starting lower-case.
+    """
+    nt = ctx.nt
+    if nt.orig_index is not None:
+        return False  # capitals are read on ASCII titles only
+    text = nt.original
+    for hit in hits:
+        i = hit.first
+        if hit.kind != NAME or i == 0 or ctx.tokens[i - 1] != "for":
+            continue
+        word = text[hit.plain_span[0]:hit.plain_span[1]]
+        if not (word[:1].isupper() and word[1:].islower()):
+            continue
+        if text[nt.pstarts[i - 1]:nt.pends[i - 1]] != "for":
+            continue
+        others = [text[a:b] for j, (a, b) in enumerate(zip(nt.pstarts, nt.pends))
+                  if j not in (0, i - 1) and not hit.first <= j < hit.last and b - a >= 3 and text[a].isalpha()]
+        if sum(w[0].islower() for w in others) * 2 >= len(others):
+            return True
+    return False
 
 
 def _hit_strength(hit: Hit) -> float:

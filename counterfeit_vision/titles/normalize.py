@@ -25,7 +25,6 @@ import json
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import NamedTuple
@@ -62,11 +61,18 @@ _CJK_CLASS = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff
 _TOKEN_RE = re.compile(
     rf"[{_CJK_CLASS}]+|[@$]?[^\W_{_CJK_CLASS}]+(?:[@$!|€*][^\W_{_CJK_CLASS}]+)*"
 )
+_SPLIT = re.compile(f"({_TOKEN_RE.pattern})").split
+# On a lower-cased ASCII string ``[^\W_]`` is exactly ``[a-z0-9]``: the same tokens, faster.
+_SPLIT_ASCII = re.compile(r"([@$]?[a-z0-9]+(?:[@$!|*][a-z0-9]+)*)").split
 # Leetspeak and ASCII look-alikes. One character to one character so offsets hold.
-_VISUAL = str.maketrans({
+_VISUAL_SRC = {
     "l": "i", "1": "i", "|": "i", "!": "i", "0": "o", "3": "e", "4": "a", "@": "a",
     "$": "s", "5": "s", "7": "t", "b": "d", "8": "d", "9": "g", "€": "e",
-})
+}
+_VISUAL = str.maketrans(_VISUAL_SRC)
+_VISUAL_BYTES = bytes.maketrans(
+    "".join(k for k in _VISUAL_SRC if k.isascii()).encode("ascii"),
+    "".join(v for k, v in _VISUAL_SRC.items() if k.isascii()).encode("ascii"))
 # Digits and symbols standing in for letters; the other folds are letter look-alikes.
 LEET_CHARS = frozenset("1|!034@$5789€")
 
@@ -149,8 +155,9 @@ def map_char(char: str) -> tuple[str, int]:
 class Token(NamedTuple):
     """One token: its text in the plain view and its position in each view.
 
-    A named tuple rather than a dataclass: titles are tokenised at >10k/s and
-    tuple construction is several times cheaper.
+    A named tuple rather than a dataclass: cheap to build. The hot path reads
+    the parallel lists of :class:`NormalizedTitle` instead and builds these
+    only on demand.
     """
 
     text: str
@@ -160,25 +167,74 @@ class Token(NamedTuple):
     joined_end: int
 
 
-@dataclass(frozen=True)
 class NormalizedTitle:
-    """A title in comparable form, with offsets back to the original string."""
+    """A title in comparable form, with offsets back to the original string.
 
-    original: str
-    plain: str
-    orig_index: tuple[int, ...] | None  # None: plain[i] came from original[i]
-    flags: tuple[int, ...] | None  # None: no flagged character at all
-    invisible: tuple[int, ...]  # original indices of removed invisible characters
-    tokens: tuple[Token, ...]
-    joined: str
-    visual: str
-    starts: tuple[int, ...]  # joined_start of each token, for bisection
+    Token positions are kept as parallel lists (``texts``, ``pstarts``,
+    ``pends``), computed in C by one regex split and a running sum; the joined
+    starts and the :class:`Token` tuples are derived lazily, only for titles
+    that need them.
+    """
+
+    __slots__ = ("original", "plain", "orig_index", "flags", "invisible", "texts", "pstarts", "pends",
+                 "joined", "visual", "_jstarts", "_tokens", "_words", "indicators")
+
+    def __init__(self, original: str, plain: str, orig_index: tuple[int, ...] | None,
+                 flags: tuple[int, ...] | None, invisible: tuple[int, ...], texts: list[str],
+                 pstarts: list[int], pends: list[int], joined: str, visual: str):
+        self.original = original
+        self.plain = plain
+        self.orig_index = orig_index  # None: plain[i] came from original[i]
+        self.flags = flags  # None: no flagged character at all
+        self.invisible = invisible  # original indices of removed invisible characters
+        self.texts = texts  # token texts (plain view)
+        self.pstarts = pstarts  # plain start of each token
+        self.pends = pends  # plain end of each token
+        self.joined = joined
+        self.visual = visual
+        self._jstarts: list[int] | None = None
+        self._tokens: tuple[Token, ...] | None = None
+        self._words: frozenset[str] | None = None
+        # Counterfeit indicators of the title, filled by rules.title_indicators on first use.
+        self.indicators: tuple | None = None
+
+    def __repr__(self) -> str:
+        return f"NormalizedTitle({self.original!r}, tokens={self.texts!r})"
+
+    @property
+    def starts(self) -> list[int]:
+        """joined_start of each token, for bisection."""
+        if self._jstarts is None:
+            self._jstarts = list(itertools.accumulate([len(t) + 1 for t in self.texts], initial=1))[:-1]
+        return self._jstarts
+
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The tokens as :class:`Token` tuples (built on first use)."""
+        if self._tokens is None:
+            starts = self.starts
+            self._tokens = tuple(map(Token._make, zip(
+                self.texts, self.pstarts, self.pends, starts, [s + len(t) for s, t in zip(starts, self.texts)])))
+        return self._tokens
+
+    @property
+    def words(self) -> frozenset[str]:
+        """The set of token texts."""
+        if self._words is None:
+            self._words = frozenset(self.texts)
+        return self._words
 
     def token_range(self, start: int, end: int) -> tuple[int, int]:
-        """Token indices [first, last) covering a joined-view span."""
-        first = max(0, bisect.bisect_right(self.starts, start) - 1)
-        last = max(0, bisect.bisect_right(self.starts, end - 1) - 1)
-        return first, last + 1
+        """Token indices [first, last) covering a joined-view span.
+
+        Tokens hold no spaces and are joined by single spaces after one
+        padding space, so a token's index is the number of spaces before it,
+        less one: counted in C, no token list needed.
+        """
+        count = self.joined.count
+        first = count(" ", 0, start + 1) - 1
+        last = count(" ", 0, end) - 1
+        return (first if first > 0 else 0), (last if last > 0 else 0) + 1
 
     def plain_to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a plain-view span to the original title's span."""
@@ -189,9 +245,12 @@ class NormalizedTitle:
     def joined_to_plain(self, start: int, end: int) -> tuple[int, int]:
         """Map a joined-view span (inside or across tokens) to a plain-view span."""
         i, j = self.token_range(start, end)
-        first, last = self.tokens[i], self.tokens[j - 1]
-        return (first.plain_start + (start - first.joined_start),
-                last.plain_start + (end - last.joined_start))
+        starts = self.starts
+        return (self.pstarts[i] + (start - starts[i]), self.pstarts[j - 1] + (end - starts[j - 1]))
+
+    def tokens_to_plain(self, first: int, last: int) -> tuple[int, int]:
+        """Plain-view span of the whole tokens [first, last)."""
+        return self.pstarts[first], self.pends[last - 1]
 
     def flags_in(self, plain_start: int, plain_end: int) -> int:
         """OR of the character flags inside a plain span."""
@@ -235,16 +294,19 @@ def _fold_unicode(text: str) -> tuple[str, tuple[int, ...], tuple[int, ...] | No
 def normalize(text: str) -> NormalizedTitle:
     """Normalise a title (or OCR text) into its plain, joined and visual views."""
     if text.isascii():
-        plain, index, flags, invisible = text.lower(), None, None, ()
+        plain = text.lower()
+        # One split gives separators and tokens alternately: [sep, tok, sep, ..., sep].
+        parts = _SPLIT_ASCII(plain)
+        texts = parts[1::2]
+        joined = " " + " ".join(texts) + " "
+        visual = joined.encode("ascii").translate(_VISUAL_BYTES).decode("ascii")
+        index, flags, invisible = None, None, ()
     else:
         plain, index, flags, invisible = _fold_unicode(text)
-    matches = list(_TOKEN_RE.finditer(plain))
-    texts = [m.group() for m in matches]
-    joined = " " + " ".join(texts) + " "
-    # Token i starts in joined after the padding space and i earlier tokens + spaces.
-    jstarts = list(itertools.accumulate([len(t) + 1 for t in texts], initial=1))[:-1]
-    jends = [s + len(t) for s, t in zip(jstarts, texts)]
-    tokens = tuple(map(Token._make, zip(texts, [m.start() for m in matches], [m.end() for m in matches],
-                                        jstarts, jends)))
-    return NormalizedTitle(text, plain, index, flags, invisible, tokens, joined, visual_fold(joined),
-                           tuple(jstarts))
+        parts = _SPLIT(plain)
+        texts = parts[1::2]
+        joined = " " + " ".join(texts) + " "
+        visual = joined.translate(_VISUAL)
+    bounds = list(itertools.accumulate(map(len, parts)))
+    return NormalizedTitle(text, plain, index, flags, invisible, texts, bounds[0:-1:2], bounds[1::2],
+                           joined, visual)

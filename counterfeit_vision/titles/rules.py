@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 __all__ = [
     "CATEGORY_WORDS", "FASHION_WORDS", "WORN_WORDS", "IndicatorHit", "category_words", "find_indicators",
     "lookalike_phrase", "compat_trigger_before", "is_collab_gap", "BRAND_CUES", "COMPAT_WORDS", "CUE_WORDS", "INDICATOR_STARTS", "PHRASE_WORDS",
+    "COMPAT_CUES", "PHRASE_CUES", "title_indicators",
 ]
 
 # Catalogue category -> words that name such a product in a title.
@@ -121,33 +122,45 @@ def _guarded(term: str, words: frozenset[str], plain: str) -> bool:
 
 
 INDICATOR_STARTS = frozenset(_INDICATOR_TOKENS) | {p[0] for p in _INDICATOR_PHRASES}
+_PHRASES_BY_START: dict[str, tuple[tuple[str, ...], ...]] = {
+    w: tuple(p for p in _INDICATOR_PHRASES if p[0] == w) for w in {p[0] for p in _INDICATOR_PHRASES}}
 
 
 def find_indicators(tokens: Sequence[str], starts: Sequence[int], plain: str,
                     words: frozenset[str]) -> list[IndicatorHit]:
     """Counterfeit indicators in a title, after the guards that make them ordinary."""
     hits: list[IndicatorHit] = []
-    for i, token in enumerate(tokens) if not words.isdisjoint(INDICATOR_STARTS) else ():
-        if token not in INDICATOR_STARTS:
+    present = words & INDICATOR_STARTS
+    for i, token in enumerate(tokens) if present else ():
+        if token not in present:
             continue
         term = _INDICATOR_TOKENS.get(token)
         if term is not None and not _guarded(term, words, plain):
             hits.append(IndicatorHit(term, starts[i], starts[i] + len(token), term == "oem"))
-        for phrase in _INDICATOR_PHRASES:
-            if tuple(tokens[i:i + len(phrase)]) == phrase:
-                end = starts[i + len(phrase) - 1] + len(tokens[i + len(phrase) - 1])
+        for phrase in _PHRASES_BY_START.get(token, ()):
+            n = len(phrase)
+            if tuple(tokens[i:i + n]) == phrase:
+                end = starts[i + n - 1] + len(tokens[i + n - 1])
                 hits.append(IndicatorHit(" ".join(phrase), starts[i], end, False))
     if ":" in plain or "：" in plain:
         for m in _ONE_TO_ONE.finditer(plain):
             if not _guarded("1:1", words, plain):
                 hits.append(IndicatorHit("1:1", m.start(), m.end(), False))
-    if plain.isascii() and "1" not in plain:
-        return hits
+    if plain.isascii():
+        return hits  # every CJK indicator (1比1 too) holds a non-ASCII character
     for term in _CJK_INDICATORS:
         pos = plain.find(term)
         if pos >= 0 and not any(h.start <= pos < h.end for h in hits):
             hits.append(IndicatorHit(term, pos, pos + len(term), False))
     return hits
+
+
+def title_indicators(nt) -> tuple[IndicatorHit, ...]:
+    """:func:`find_indicators` of a normalised title, computed once and kept on it."""
+    found = nt.indicators
+    if found is None:
+        found = nt.indicators = tuple(find_indicators(nt.texts, nt.pstarts, nt.plain, nt.words))
+    return found
 
 
 _AFTER_STYLE = frozenset({"style", "styled", "stil", "estilo", "inspired", "type", "dupe", "dupes",
@@ -223,3 +236,11 @@ def is_collab_gap(between: str) -> bool:
 # (comparable to, compatible with, in the style of).
 CUE_WORDS = (PHRASE_WORDS | COMPAT_WORDS | INDICATOR_STARTS) - {
     "the", "in", "of", "to", "by", "as", "with", "de", "a", "an"}
+
+# The distinctive words of the look-alike phrases: every phrase holds at least one,
+# so a title with none of them has no look-alike phrasing.
+_PHRASE_GLUE = frozenset({"by", "to", "as", "of", "for", "in", "the", "off", "de"})
+PHRASE_CUES = frozenset(_AFTER_STYLE) | {w for p in _BEFORE_PHRASES for w in p if w not in _PHRASE_GLUE}
+assert all(not _PHRASE_GLUE.issuperset(p) for p in _BEFORE_PHRASES)
+# Likewise for compatibility: every trigger holds one of these ("with" alone is none).
+COMPAT_CUES = COMPAT_WORDS - {"with"}
