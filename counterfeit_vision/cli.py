@@ -253,29 +253,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_optional(sub) -> None:
     """Subcommands that live beside their feature's code."""
-    import importlib
+    from counterfeit_vision import feedback_command
+    from counterfeit_vision.titles import command as titles_command
 
-    for module in ("counterfeit_vision.titles.command", "counterfeit_vision.feedback_command"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        mod.register(sub)
+    titles_command.register(sub)
+    feedback_command.register(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
     from counterfeit_vision.catalog import CatalogError
     from counterfeit_vision.embedders.base import WeightsNotFoundError
     from counterfeit_vision.index import IndexMismatchError
+    from counterfeit_vision.learned_fusion import ModelFileError
 
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (CatalogError, IndexMismatchError, WeightsNotFoundError, UsageError) as exc:
+    except (CatalogError, IndexMismatchError, WeightsNotFoundError, ModelFileError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

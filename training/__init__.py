@@ -1,0 +1,1 @@
+"""Training code (few-shot brand adaptation). Scoring code never imports this package."""
