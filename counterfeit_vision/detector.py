@@ -14,7 +14,7 @@ listing (bad photo, odd text) becomes a note or an error on that row only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -142,7 +142,9 @@ class Detector:
         hits = self.image_matcher.match(flat) if flat else []
         pos = 0
         for inp in inputs:
-            inp.image_hits = hits[pos:pos + len(inp.photos)]
+            # the matcher numbered photos across the whole batch; evidence numbers them per listing
+            inp.image_hits = [[replace(h, image_index=i) for h in per_photo]
+                              for i, per_photo in enumerate(hits[pos:pos + len(inp.photos)])]
             pos += len(inp.photos)
 
     def _read_text(self, inputs: Iterable[ListingInputs]) -> None:

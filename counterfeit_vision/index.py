@@ -5,6 +5,14 @@ On disk an index is a folder::
     indexes/<name>/
       manifest.json          # embedder, dimension, metric, versions, id -> reference
       index-<digest>.faiss   # the FAISS index the manifest points to
+      heads/                 # optional few-shot adaptation heads (see ``adaptation``)
+
+Exact by default: ``factory="auto"`` keeps a flat (exact) index until the
+index holds more than ``APPROX_MIN_VECTORS`` vectors, then rebuilds it as an
+inverted-file index (``approx_factory``: IVF with 8-bit scalar quantisation,
+``nprobe`` lists probed per query) from the stored vectors; any FAISS factory
+string can also be forced (``"Flat"`` = always exact). Brands can be removed
+from either kind.
 
 The manifest is written last and atomically, so it is the commit point: a crash
 mid-save leaves the previous index intact. Vectors are L2-normalised, so inner
@@ -27,13 +35,24 @@ from counterfeit_vision._atomic import atomic_write, write_json_atomic
 from counterfeit_vision._version import __version__
 from counterfeit_vision.embedders.base import EmbedderInfo
 
-__all__ = ["IndexMismatchError", "Match", "ReferenceEntry", "ReferenceIndex", "MANIFEST_NAME"]
+__all__ = ["APPROX_MIN_VECTORS", "IndexMismatchError", "Match", "ReferenceEntry", "ReferenceIndex", "MANIFEST_NAME",
+           "approx_factory"]
 
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 FORMAT_VERSION = 1
 METRIC = "inner_product"  # cosine on L2-normalised vectors
+# above this many vectors an "auto" index switches from exact to IVF search
+APPROX_MIN_VECTORS = 200_000
+DEFAULT_NPROBE = 32
+
+
+def approx_factory(n: int) -> str:
+    """FAISS factory string of the approximate index for ``n`` vectors: about sqrt(n)
+    inverted lists (a power of two), vectors stored as 8-bit scalars (4x smaller)."""
+    nlist = int(min(65536, max(64, 2 ** round(np.log2(np.sqrt(max(n, 1)))))))
+    return f"IVF{nlist},SQ8"
 
 
 class IndexMismatchError(RuntimeError):
@@ -49,16 +68,19 @@ class ReferenceEntry:
     path: str          # image path relative to the catalogue root
     box: tuple[int, int, int, int] | None = None  # region of the image, if the vector is a crop
     augmentation: str = ""  # name of the augmentation if this is an augmented view
+    phash: str = ""    # 64-bit perceptual hash (hex) of a reference photo, for exact-reuse detection
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["box"] = list(self.box) if self.box else None
+        if not d["phash"]:
+            del d["phash"]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ReferenceEntry":
         box = tuple(d["box"]) if d.get("box") else None
-        return cls(d["brand_id"], d["kind"], d["path"], box, d.get("augmentation", ""))
+        return cls(d["brand_id"], d["kind"], d["path"], box, d.get("augmentation", ""), d.get("phash", ""))
 
 
 @dataclass(frozen=True)
@@ -75,18 +97,54 @@ class ReferenceIndex:
 
     Args:
         embedder: the embedder that produced (and must produce) every vector.
-        factory: FAISS factory string for the storage; ``"Flat"`` is exact search.
+        factory: ``"auto"`` (exact until ``approx_above`` vectors, then IVF), or a
+            FAISS factory string for the storage (``"Flat"`` is always-exact search).
+        approx_above: size at which an ``"auto"`` index becomes approximate.
+        nprobe: inverted lists probed per query by an IVF index.
     """
 
-    def __init__(self, embedder: EmbedderInfo, *, factory: str = "Flat"):
-        import faiss
-
+    def __init__(self, embedder: EmbedderInfo, *, factory: str = "auto", approx_above: int = APPROX_MIN_VECTORS,
+                 nprobe: int = DEFAULT_NPROBE):
         self.embedder = embedder
         self.factory = factory
+        self.approx_above = int(approx_above)
+        self.nprobe = int(nprobe)
         self.entries: dict[int, ReferenceEntry] = {}
         self._next_id = 0
-        # IDMap2 gives us stable ids that survive removals and can be reconstructed
-        self._index = faiss.index_factory(embedder.dim, f"IDMap2,{factory}", faiss.METRIC_INNER_PRODUCT)
+        self.heads = None  # adaptation.BrandHeads trained on this index's brands, saved beside it
+        self.reference_root: str | None = None  # catalogue root the entries' paths are relative to
+        self._index = self._make(factory if factory != "auto" else "Flat")
+
+    def _make(self, factory: str):
+        import faiss
+
+        if _nlist(factory):
+            # IVF stores our ids itself; a hashtable direct map lets it reconstruct and remove by id
+            index = faiss.index_factory(self.embedder.dim, factory, faiss.METRIC_INNER_PRODUCT)
+            faiss.extract_index_ivf(index).set_direct_map_type(faiss.DirectMap.Hashtable)
+        else:
+            # IDMap2 gives us stable ids that survive removals and can be reconstructed
+            index = faiss.index_factory(self.embedder.dim, f"IDMap2,{factory}", faiss.METRIC_INNER_PRODUCT)
+        self.active_factory = factory
+        self._configure(index)
+        return index
+
+    def _configure(self, index) -> None:
+        import faiss
+
+        try:
+            ivf = faiss.extract_index_ivf(index)
+        except RuntimeError:
+            return
+        ivf.nprobe = self.nprobe
+
+    @property
+    def approximate(self) -> bool:
+        return self.active_factory != "Flat"
+
+    def set_nprobe(self, nprobe: int) -> None:
+        self.nprobe = int(nprobe)
+        self._configure(self._index)
 
     # ----------------------------------------------------------------- content
     def __len__(self) -> int:
@@ -107,20 +165,80 @@ class ReferenceIndex:
         if len(entries) != len(xb):
             raise ValueError(f"{len(xb)} vectors but {len(entries)} entries")
         if not self._index.is_trained:
+            nlist = _nlist(self.active_factory)
+            if nlist and len(xb) < nlist:
+                raise ValueError(f"index {self.active_factory} needs at least {nlist} vectors in its first add "
+                                 f"to train, got {len(xb)}; use factory='auto' or 'Flat'")
             self._index.train(xb)
         ids = np.arange(self._next_id, self._next_id + len(xb), dtype=np.int64)
         self._index.add_with_ids(xb, ids)
         self.entries.update(zip(ids.tolist(), entries))
         self._next_id += len(xb)
+        if self.factory == "auto" and not self.approximate and len(self) > self.approx_above:
+            self.rebuild(approx_factory(len(self)))
         return ids
+
+    def ids(self) -> np.ndarray:
+        return np.array(sorted(self.entries), dtype=np.int64)
+
+    def all_vectors(self, *, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of everything stored; fast for the exact (IDMap2 over Flat) index.
+
+        ``copy=False`` returns a view into FAISS memory, valid while the index is unchanged."""
+        import faiss
+
+        if isinstance(self._index, faiss.IndexIDMap2) and self.active_factory == "Flat":
+            flat = faiss.downcast_index(self._index.index)
+            n = flat.ntotal
+            xb = faiss.rev_swig_ptr(flat.get_xb(), n * self.dim).reshape(n, self.dim)
+            xb = xb.copy() if copy else xb
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64), xb
+        ids = self.ids()
+        return ids, self.reconstruct(ids)
+
+    def reconstruct(self, ids: Sequence[int]) -> np.ndarray:
+        """Stored vectors of the given ids, (n, D) float32 (approximate for quantised indexes)."""
+        out = np.zeros((len(ids), self.dim), np.float32)
+        for row, i in enumerate(ids):
+            out[row] = self._index.reconstruct(int(i))
+        return out
+
+    def rebuild(self, factory: str) -> None:
+        """Re-create the FAISS storage with another factory string, keeping ids and entries."""
+        t0 = time.perf_counter()
+        ids, xb = self.all_vectors(copy=False)
+        old = self._index  # keeps the memory behind ``xb`` alive until the new index is filled
+        index = self._make(factory)
+        if len(ids):
+            if not index.is_trained:
+                rng = np.random.default_rng(0)
+                sample = xb[rng.choice(len(xb), min(len(xb), 64 * max(1, _nlist(factory))), replace=False)]
+                index.train(sample)
+            index.add_with_ids(xb, ids)
+        self._index = index
+        del old
+        log.info("index rebuilt as %s with %d vectors in %.1fs", factory, len(ids), time.perf_counter() - t0)
 
     def remove_brand(self, brand_id: str) -> int:
         """Remove every vector of a brand; returns how many were removed."""
         ids = np.array([i for i, e in self.entries.items() if e.brand_id == brand_id], dtype=np.int64)
         if len(ids):
-            self._index.remove_ids(ids)
-            for i in ids.tolist():
-                del self.entries[i]
+            import faiss
+
+            try:
+                self._index.remove_ids(faiss.IDSelectorArray(len(ids), faiss.swig_ptr(ids)))
+                for i in ids.tolist():
+                    del self.entries[i]
+            except RuntimeError:  # storage without removal (e.g. HNSW): rebuild from the rest
+                for i in ids.tolist():
+                    del self.entries[i]
+                keep = self.ids()
+                xb = self.reconstruct(keep) if len(keep) else np.zeros((0, self.dim), np.float32)
+                self._index = self._make(self.active_factory)
+                if len(keep):
+                    if not self._index.is_trained:
+                        self._index.train(xb)
+                    self._index.add_with_ids(xb, keep)
         return len(ids)
 
     # ------------------------------------------------------------------ search
@@ -155,6 +273,11 @@ class ReferenceIndex:
             "dimension": self.dim,
             "metric": METRIC,
             "factory": self.factory,
+            "active_factory": self.active_factory,
+            "approx_above": self.approx_above,
+            "nprobe": self.nprobe,
+            "heads": "heads" if self.heads is not None else None,
+            "reference_root": self.reference_root,
             "count": len(self),
             "next_id": self._next_id,
             "index_file": index_file,
@@ -174,6 +297,10 @@ class ReferenceIndex:
         index_file = f"index-{hashlib.sha1(blob).hexdigest()[:12]}.faiss"
         with atomic_write(folder / index_file, "wb") as f:
             f.write(blob)
+        if self.heads is not None:
+            from counterfeit_vision.adaptation import HEADS_DIR
+
+            self.heads.save(folder / HEADS_DIR)
         write_json_atomic(folder / MANIFEST_NAME, self.manifest(index_file))
         for stale in folder.glob("index-*.faiss"):
             if stale.name != index_file:
@@ -199,7 +326,20 @@ class ReferenceIndex:
         self = cls.__new__(cls)
         self.embedder = built_by
         self.factory = manifest.get("factory", "Flat")
+        self.active_factory = manifest.get("active_factory", self.factory)
+        self.approx_above = int(manifest.get("approx_above", APPROX_MIN_VECTORS))
+        self.nprobe = int(manifest.get("nprobe", DEFAULT_NPROBE))
         self._index = faiss.deserialize_index(data)
+        self._configure(self._index)
+        self.heads = None
+        self.reference_root = manifest.get("reference_root")
+        if manifest.get("heads"):
+            from counterfeit_vision.adaptation import BrandHeads, HeadsMismatchError
+
+            try:
+                self.heads = BrandHeads.load(folder / manifest["heads"], expect=built_by)
+            except HeadsMismatchError as exc:
+                log.warning("index at %s: adaptation heads ignored: %s", folder, exc)
         self.entries = {int(i): ReferenceEntry.from_dict(e) for i, e in manifest["entries"].items()}
         self._next_id = int(manifest["next_id"])
         if self._index.ntotal != len(self.entries):
@@ -222,3 +362,10 @@ def read_manifest(folder: str | Path) -> dict:
                                  f"this library reads {FORMAT_VERSION}; rebuild the index")
     return manifest
 
+
+
+def _nlist(factory: str) -> int:
+    import re
+
+    m = re.search(r"IVF(\d+)", factory)
+    return int(m.group(1)) if m else 0

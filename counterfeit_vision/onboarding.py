@@ -1,25 +1,53 @@
-"""Onboarding: turn a brand's reference set into index vectors, incrementally.
+"""Onboarding: turn a brand's reference set into index vectors and an adapted head, incrementally.
 
-A new brand is validated, its logos and product photos embedded and appended to
-the existing index; other brands' vectors are untouched. Re-onboarding a brand
-replaces its vectors.
+A new brand is validated, then:
+
+- its logos are embedded as-is and as augmented views (``augment.LOGO_AUGMENTATIONS``:
+  scale, rotation, colour, perspective, pasted on backgrounds), each an index
+  entry with its ``augmentation`` name;
+- its product photos are embedded as-is and mirrored, with a perceptual hash
+  (for exact-reuse detection);
+- with ``adapt=True`` its few-shot head is trained (``training.few_shot``) on
+  those features plus the windows of its product photos, against the cached
+  features of the other brands; the other brands' heads are untouched.
+
+Re-onboarding a brand replaces its vectors and head.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
+from PIL import Image, ImageOps
 
+from counterfeit_vision.augment import LOGO_AUGMENTATIONS, logo_views
 from counterfeit_vision.catalog import Brand, Catalog, load_brand
 from counterfeit_vision.embedders.base import ImageEmbedder
 from counterfeit_vision.images import load_rgb
 from counterfeit_vision.index import ReferenceEntry, ReferenceIndex
+from counterfeit_vision.near_duplicate import phash_hex
 
-__all__ = ["add_brand", "build_index", "embed_brand", "onboard_brand_folder"]
+__all__ = ["REFERENCE_DRAFT", "adapt_brands", "add_brand", "build_index", "embed_brand", "onboard_brand_folder",
+           "remove_brand"]
 
 log = logging.getLogger(__name__)
+
+
+def _training():
+    """The few-shot training module, or None (with a warning) when the repository's
+    ``training`` package is not importable (e.g. an installed wheel run elsewhere)."""
+    try:
+        from training import few_shot
+    except ImportError as exc:
+        log.warning("few-shot adaptation skipped: the repository's training package is not importable (%s); "
+                    "run from the repository root or add it to PYTHONPATH", exc)
+        return None
+    return few_shot
+
+REFERENCE_DRAFT = 512  # product photos are decoded at reduced size, as listing photos are
 
 
 def _relative(path: Path, root: Path | None) -> str:
@@ -31,42 +59,167 @@ def _relative(path: Path, root: Path | None) -> str:
     return str(path)
 
 
-def embed_brand(brand: Brand, embedder: ImageEmbedder, *, root: Path | None = None,
-                batch_size: int = 32) -> tuple[np.ndarray, list[ReferenceEntry]]:
-    """Embed a brand's logos and reference photos; returns (xb (N, D), entries)."""
+def _load_brand_images(brand: Brand) -> tuple[list[Image.Image], list[Image.Image]]:
+    logos = [load_rgb(p) if Path(p).suffix.lower() != ".png" else _load_png(p) for p in brand.logos]
+    photos = [load_rgb(p, draft_size=REFERENCE_DRAFT) for p in brand.references]
+    return logos, photos
+
+
+def _load_png(path) -> Image.Image:
+    img = load_rgb(path)  # validated RGB decode; keep transparency if present for pasting
+    try:
+        with Image.open(path) as raw:
+            if raw.mode in ("RGBA", "LA", "P") and "transparency" in raw.info or raw.mode in ("RGBA", "LA"):
+                return raw.convert("RGBA")
+    except OSError:
+        pass
+    return img
+
+
+def embed_brand(brand: Brand, embedder: ImageEmbedder, *, root: Path | None = None, batch_size: int = 32,
+                augment: bool = True, images: tuple[list, list] | None = None
+                ) -> tuple[np.ndarray, list[ReferenceEntry]]:
+    """Embed a brand's logos (and augmented views) and product photos (and mirrors).
+
+    Returns (xb (N, D), entries) in the same order.
+    """
     root = root if root is not None else (brand.root.parent if brand.root else None)
-    items = [("logo", p) for p in brand.logos] + [("reference", p) for p in brand.references]
-    images = [load_rgb(p) for _, p in items]  # validated at catalogue load, so failures here are real errors
-    xb = embedder.embed_images(images, batch_size=batch_size) if images else np.zeros((0, embedder.dim), np.float32)
-    entries = [ReferenceEntry(brand.id, kind, _relative(p, root)) for kind, p in items]
+    logos, photos = images if images is not None else _load_brand_images(brand)
+    views: list[Image.Image] = []
+    entries: list[ReferenceEntry] = []
+    for path, logo in zip(brand.logos, logos):
+        rel = _relative(path, root)
+        views.append(logo.convert("RGB"))
+        entries.append(ReferenceEntry(brand.id, "logo", rel))
+        if augment:
+            for name, view in logo_views(logo, key=f"{brand.id}/{rel}", backgrounds=photos,
+                                         names=LOGO_AUGMENTATIONS):
+                views.append(view)
+                entries.append(ReferenceEntry(brand.id, "logo", rel, augmentation=name))
+    for path, photo in zip(brand.references, photos):
+        rel = _relative(path, root)
+        views.append(photo)
+        entries.append(ReferenceEntry(brand.id, "reference", rel, phash=phash_hex(photo)))
+        if augment:
+            views.append(ImageOps.mirror(photo))
+            entries.append(ReferenceEntry(brand.id, "reference", rel, augmentation="mirror"))
+    xb = embedder.embed_images(views, batch_size=batch_size) if views else np.zeros((0, embedder.dim), np.float32)
     return xb, entries
 
 
-def add_brand(index: ReferenceIndex, brand: Brand, embedder: ImageEmbedder, *, root: Path | None = None,
-              batch_size: int = 32) -> int:
-    """Add (or replace) one brand's vectors in ``index``; returns the number added."""
+def _bank(brand: Brand, embedder: ImageEmbedder, xb: np.ndarray, entries: list[ReferenceEntry],
+          photos: list[Image.Image], batch_size: int) -> dict[str, np.ndarray]:
+    from training.few_shot import photo_tiles
+
+    kinds = np.array([e.kind for e in entries])
+    aug = np.array([e.augmentation for e in entries])
+    logos = xb[kinds == "logo"]
+    bank = photo_tiles(photos, embedder, logos, batch_size=batch_size)
+    return {"logos": logos.astype(np.float16), "photos": xb[(kinds == "reference") & (aug == "")].astype(np.float16),
+            **bank}
+
+
+def _ensure_heads(index: ReferenceIndex, embedder: ImageEmbedder):
+    from counterfeit_vision.adaptation import BrandHeads
+    from training.few_shot import BACKGROUND, background_bank
+
+    if index.heads is None:
+        index.heads = BrandHeads(embedder.info)
+    banks = index.heads.all_banks()
+    if BACKGROUND not in banks:
+        banks[BACKGROUND] = background_bank(embedder)
+    return index.heads
+
+
+def _add(index: ReferenceIndex, brand: Brand, embedder: ImageEmbedder, *, root: Path | None, batch_size: int,
+         augment: bool, adapt: bool) -> int:
     if not index.embedder.compatible_with(embedder.info):
         raise ValueError(f"index built by {index.embedder.name}, embedder is {embedder.info.name}")
-    xb, entries = embed_brand(brand, embedder, root=root, batch_size=batch_size)
+    logos, photos = _load_brand_images(brand)
+    xb, entries = embed_brand(brand, embedder, root=root, batch_size=batch_size, augment=augment,
+                              images=(logos, photos))
     removed = index.remove_brand(brand.id)
+    if index.heads is not None:
+        index.heads.remove_brand(brand.id)
     if len(xb):
         index.add(xb, entries)
+        if adapt and _training() is not None:
+            heads = _ensure_heads(index, embedder)
+            heads.banks[brand.id] = _bank(brand, embedder, xb, entries, photos, batch_size)
     log.info("brand %s: %d vectors added, %d replaced", brand.id, len(xb), removed)
     return len(xb)
 
 
-def build_index(catalog: Catalog, embedder: ImageEmbedder, *, factory: str = "Flat",
-                batch_size: int = 32) -> ReferenceIndex:
-    """Build a fresh index from every brand in the catalogue."""
+def add_brand(index: ReferenceIndex, brand: Brand, embedder: ImageEmbedder, *, root: Path | None = None,
+              batch_size: int = 32, augment: bool = True, adapt: bool = True, refresh: bool = False) -> int:
+    """Add (or replace) one brand's vectors in ``index`` and train its head; returns the number of vectors.
+
+    Args:
+        augment: also index augmented logo views and mirrored product photos.
+        adapt: train the brand's few-shot head (others untouched); needs the
+            ``training`` package, which ships with the repository.
+        refresh: also re-fit the other brands' heads from their cached features
+            so they learn to reject the new brand (seconds; no re-embedding).
+    """
+    n = _add(index, brand, embedder, root=root, batch_size=batch_size, augment=augment, adapt=adapt)
+    if adapt and n and index.heads is not None and brand.id in index.heads.banks:
+        from training.few_shot import train_heads
+
+        banks = index.heads.all_banks()
+        todo = [brand.id] + ([b for b in index.heads.brand_ids if b != brand.id] if refresh else [])
+        train_heads(banks, index.heads, brands=todo)
+    return n
+
+
+def remove_brand(index: ReferenceIndex, brand_id: str) -> int:
+    """Remove a brand's vectors and head; returns the number of vectors removed."""
+    if index.heads is not None:
+        index.heads.remove_brand(brand_id)
+    return index.remove_brand(brand_id)
+
+
+def build_index(catalog: Catalog | Iterable[Brand], embedder: ImageEmbedder, *, factory: str = "auto",
+                batch_size: int = 32, augment: bool = True, adapt: bool = True,
+                root: Path | None = None) -> ReferenceIndex:
+    """Build a fresh index (and the brands' heads) from every brand in the catalogue.
+
+    ``factory="Flat"`` forces exact search; ``"auto"`` switches to IVF past
+    ``index.APPROX_MIN_VECTORS`` vectors.
+    """
     index = ReferenceIndex(embedder.info, factory=factory)
-    for brand in catalog:
-        add_brand(index, brand, embedder, root=catalog.root, batch_size=batch_size)
+    root = root if root is not None else getattr(catalog, "root", None)
+    index.reference_root = str(Path(root).resolve()) if root is not None else None
+    brands = list(catalog)
+    for brand in brands:
+        _add(index, brand, embedder, root=root, batch_size=batch_size, augment=augment, adapt=adapt)
+    if adapt and index.heads is not None:
+        from training.few_shot import train_heads
+
+        train_heads(index.heads.all_banks(), index.heads, brands=[b.id for b in brands if b.id in index.heads.banks])
     return index
 
 
+def adapt_brands(index: ReferenceIndex, catalog: Catalog, embedder: ImageEmbedder, *,
+                 brands: Sequence[str] | None = None, index_dir: Path | None = None, batch_size: int = 32) -> None:
+    """(Re)train heads of ``brands`` (default all), embedding banks only for brands that lack one."""
+    from training.few_shot import train_heads
+
+    heads = _ensure_heads(index, embedder)
+    banks = heads.all_banks()
+    todo = list(brands) if brands else [b.id for b in catalog]
+    for brand_id in todo:
+        if brand_id not in banks:
+            brand = catalog[brand_id]
+            logos, photos = _load_brand_images(brand)
+            xb, entries = embed_brand(brand, embedder, root=catalog.root, batch_size=batch_size,
+                                      images=(logos, photos))
+            banks[brand_id] = _bank(brand, embedder, xb, entries, photos, batch_size)
+    train_heads(banks, heads, brands=todo)
+
+
 def onboard_brand_folder(folder: str | Path, index: ReferenceIndex, embedder: ImageEmbedder, *,
-                         catalog_root: Path | None = None) -> Brand:
+                         catalog_root: Path | None = None, adapt: bool = True) -> Brand:
     """Validate a brand folder (raising CatalogError with every problem) and add it to ``index``."""
     brand = load_brand(folder)
-    add_brand(index, brand, embedder, root=catalog_root or Path(folder).parent)
+    add_brand(index, brand, embedder, root=catalog_root or Path(folder).parent, adapt=adapt)
     return brand

@@ -13,6 +13,11 @@ from counterfeit_vision.cli import main
 pytestmark = pytest.mark.slow
 
 
+def originals(manifest: dict) -> int:
+    """Reference images in an index (augmented views of them are extra entries)."""
+    return sum(1 for e in manifest["entries"].values() if not e.get("augmentation"))
+
+
 @pytest.fixture(scope="module")
 def scan(tmp_path_factory, sample_catalog_dir, sample_listings):
     out_dir = tmp_path_factory.mktemp("scan")
@@ -77,7 +82,7 @@ def test_index_is_reused_and_mismatch_is_explained(scan, sample_catalog_dir, tmp
 
     _, _, _, out_dir = scan
     manifest = read_manifest(out_dir / "index")
-    assert manifest["embedder"]["name"] == "efficientnet_lite0" and manifest["count"] == 24
+    assert manifest["embedder"]["name"] == "efficientnet_lite0" and originals(manifest) == 24
     manifest["embedder"]["weights_digest"] = "something-else"
     bad = tmp_path / "index"
     shutil.copytree(out_dir / "index", bad)
@@ -104,19 +109,27 @@ def test_brand_add_and_remove_incrementally(tmp_path, sample_catalog_dir, capsys
     index = tmp_path / "index"
     assert main(["index", "build", "--catalog", str(catalog), "--index", str(index), "--device", "cpu"]) == 0
     before = read_manifest(index)
-    assert before["count"] == 18
+    assert originals(before) == 18
     assert main(["brand", "add", str(sample_catalog_dir / "haldane"), "--catalog", str(catalog),
                  "--index", str(index), "--device", "cpu"]) == 0
     after = read_manifest(index)
-    assert after["count"] == 24 and (catalog / "haldane" / "brand.yaml").exists()
+    assert originals(after) == 24 and (catalog / "haldane" / "brand.yaml").exists()
     # the other brands' vectors keep their ids: nothing was rebuilt
     old = {k: v for k, v in after["entries"].items() if v["brand_id"] != "haldane"}
     assert old == before["entries"]
     assert main(["brand", "remove", "haldane", "--index", str(index), "--device", "cpu"]) == 0
-    assert read_manifest(index)["count"] == 18
+    assert originals(read_manifest(index)) == 18
     # adding a brand folder that fails validation changes nothing
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "brand.yaml").write_text("id: bad\nname: Bad\nprice_floor: 3\n")
     assert main(["brand", "add", str(bad), "--catalog", str(catalog), "--index", str(index)]) == 2
-    assert read_manifest(index)["count"] == 18 and not (catalog / "bad").exists()
+    assert originals(read_manifest(index)) == 18 and not (catalog / "bad").exists()
+
+
+def test_evidence_numbers_photos_within_each_listing(scan):
+    _, by_id, _, _ = scan
+    for r in by_id.values():
+        for e in r["evidence"]:
+            if "image_index" in e:
+                assert e["image_index"] == 0, (r["id"], e)  # every sample listing has one photo
