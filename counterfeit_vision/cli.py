@@ -39,7 +39,7 @@ def _config(args):
     return DetectorConfig(embedder=args.embedder, device=args.device, precision=args.precision,
                           use_images=not getattr(args, "no_images", False),
                           use_ocr=not getattr(args, "no_ocr", False),
-                          index_factory=getattr(args, "factory", "Flat"))
+                          index_factory=getattr(args, "factory", "auto"))
 
 
 # ------------------------------------------------------------------------ scan
@@ -226,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     build = index.add_parser("build", help="embed every brand's logos and photos into a fresh index")
     build.add_argument("--catalog", required=True, metavar="DIR")
     build.add_argument("--index", metavar="DIR")
-    build.add_argument("--factory", default="Flat", help="FAISS factory string (Flat = exact)")
+    build.add_argument("--factory", default="auto",
+                       help="auto (exact until 200k vectors, then IVF) or a FAISS factory string (Flat = exact)")
     _add_model_options(build)
     build.set_defaults(func=cmd_index_build)
 

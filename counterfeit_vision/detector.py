@@ -42,7 +42,7 @@ class DetectorConfig:
     use_images: bool = True
     use_ocr: bool = True
     image_draft_size: int = 512     # JPEG decode at reduced size: photos are tiled and resized anyway
-    index_factory: str = "Flat"
+    index_factory: str = "auto"     # exact until the index is large, then approximate (see index.py)
 
 
 @dataclass
