@@ -43,6 +43,9 @@ def test_each_decision_is_reached(scan):
     assert {r["decision"] for r in rows} == {"takedown", "review", "pass"}
     assert by_id["fake-replica"]["decision"] == "takedown" and by_id["fake-replica"]["brand"] == "velora"
     assert by_id["fake-evasive"]["decision"] == "takedown"
+    hidden = by_id["fake-hidden-logo"]  # logo in the photo, brand absent from the title
+    assert hidden["decision"] == "review" and hidden["brand"] == "haldane"
+    assert any(e["kind"] == "logo" and e.get("box") for e in hidden["evidence"])
     assert by_id["genuine-official"]["decision"] == "pass"
     assert by_id["genuine-haldane-authorized"]["decision"] == "pass"
     assert by_id["accessory-case"]["decision"] == "pass"
