@@ -60,6 +60,7 @@ class Detector:
     ocr: object | None = None
     seller_history: Callable[[str], float] | None = None
     model_info: dict = field(default_factory=dict)
+    image_draft_size: int | None = None  # decode JPEGs at reduced size (DetectorConfig.image_draft_size)
 
     @classmethod
     def from_catalog(cls, catalog: str | Path | Catalog, *, index_dir: str | Path | None = None,
@@ -74,7 +75,7 @@ class Detector:
 
         catalog = catalog if isinstance(catalog, Catalog) else load_catalog(catalog)
         det = cls(catalog=catalog, title_matcher=TitleMatcher.from_catalog(catalog),
-                  fusion=fusion or HandSetFusion())
+                  fusion=fusion or HandSetFusion(), image_draft_size=config.image_draft_size)
         info = {"library_version": __version__, "title_engine": getattr(det.title_matcher, "version", "titles")}
         if config.use_images:
             det.image_matcher, image_info = _image_matcher(catalog, index_dir, config, rebuild_index)
@@ -86,7 +87,6 @@ class Detector:
             info["ocr"] = "easyocr:craft_mlt_25k+english_g2"
         info["fusion"] = det.fusion.version
         det.model_info = info
-        det._draft = config.image_draft_size
         return det
 
     # ------------------------------------------------------------------ scoring
@@ -130,7 +130,7 @@ class Detector:
         for inp in inputs:
             for path in inp.listing.images:
                 try:
-                    inp.photos.append((path, load_rgb(path, draft_size=getattr(self, "_draft", None))))
+                    inp.photos.append((path, load_rgb(path, draft_size=self.image_draft_size)))
                 except ImageError as exc:
                     inp.notes.append(f"image ignored: {exc}")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from counterfeit_vision.detector import Detector, DetectorConfig
-from counterfeit_vision.listing import Listing, ListingError, Result
+from counterfeit_vision.listing import Listing, Result, parse_line
 
 __all__ = ["ScoreActor", "scan_with_ray"]
 
@@ -36,22 +36,12 @@ class ScoreActor:
     def __call__(self, batch: dict) -> dict:
         rows: list[Listing | Result] = []
         for n, line in zip(batch["n"], batch["line"]):
-            rows.append(_parse_line(int(n), str(line), self.base_dir))
+            parsed = parse_line(str(line), int(n), self.base_dir)
+            rows.append(Result.failed(*parsed) if isinstance(parsed, tuple) else parsed)
         listings = [r for r in rows if isinstance(r, Listing)]
         scored = iter(self.detector.score_batch(listings, batch_size=self.batch_size))
         results = [next(scored) if isinstance(r, Listing) else r for r in rows]
         return {"n": batch["n"], "result": [json.dumps(r.to_dict(), ensure_ascii=False) for r in results]}
-
-
-def _parse_line(n: int, line: str, base_dir: Path) -> Listing | Result:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return Result.failed(f"row-{n}", f"line {n} is not valid JSON: {exc.msg}")
-    try:
-        return Listing.from_dict(row, base_dir=base_dir, row_number=n)
-    except ListingError as exc:
-        return Result.failed(f"row-{n}", f"line {n}: {exc}")
 
 
 def _numbered_lines(path: Path) -> Iterator[dict]:

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["Evidence", "Listing", "ListingError", "Result", "read_listings", "MAX_TITLE_CHARS"]
+__all__ = ["Evidence", "Listing", "ListingError", "Result", "parse_line", "read_listings", "MAX_TITLE_CHARS"]
 
 MAX_TITLE_CHARS = 1000  # marketplaces cap titles far below this; longer is garbage or an attack
 _FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category")
@@ -192,24 +192,26 @@ class Result:
         return cls(listing_id, "pass", 0.0, None, error=error, model=model or {})
 
 
+def parse_line(line: str, n: int, base_dir: Path | None) -> Listing | tuple[str, str]:
+    """One JSONL line (number ``n``) as a :class:`Listing`, or ``(row_id, error)``."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"row-{n}", f"line {n} is not valid JSON: {exc.msg}"
+    try:
+        return Listing.from_dict(row, base_dir=base_dir, row_number=n)
+    except ListingError as exc:
+        rid = str(row.get("id")) if isinstance(row, dict) and row.get("id") is not None else f"row-{n}"
+        return rid, f"line {n}: {exc}"
+
+
 def read_listings(path: str | Path) -> Iterator[Listing | tuple[str, str]]:
     """Yield a :class:`Listing` per row, or ``(row_id, error)`` for a row that cannot be parsed.
 
     Image paths are resolved relative to the file's folder.
     """
     path = Path(path)
-    base = path.parent
     with path.open("r", encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield f"row-{n}", f"line {n} is not valid JSON: {exc.msg}"
-                continue
-            try:
-                yield Listing.from_dict(row, base_dir=base, row_number=n)
-            except ListingError as exc:
-                rid = str(row.get("id")) if isinstance(row, dict) and row.get("id") is not None else f"row-{n}"
-                yield rid, f"line {n}: {exc}"
+            if line.strip():
+                yield parse_line(line, n, path.parent)

@@ -107,8 +107,7 @@ class _Thumbnails:
     def _make(path: Path, side: int) -> _Thumb:
         try:
             img = load_rgb(path, draft_size=side)   # validates: missing, corrupt, bomb -> ImageError
-            with Image.open(path) as header:         # original size (draft may have shrunk img)
-                ow, oh = header.size
+            ow, oh = img.info["original_size"]       # the file's size (draft may have shrunk img)
             img.thumbnail((side, side), Image.Resampling.LANCZOS)
             buf = io.BytesIO()
             img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
