@@ -126,6 +126,9 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", action="store_true", help="also run whole-photo nearest neighbour")
     ap.add_argument("--limit", type=int, default=0, help="at most this many query and negative photos (dev)")
     ap.add_argument("--dump", type=Path, help="write per-photo results as JSON")
+    ap.add_argument("--index-cache", type=Path,
+                    help="dev: load the onboarded index from this folder if it holds one built for the same "
+                         "split and options, else build it and save it there")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -141,7 +144,6 @@ def main(argv=None) -> int:
     from counterfeit_vision.embedders import create_embedder
     from counterfeit_vision.image_matching import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageMatcher
     from counterfeit_vision.images import load_rgb
-    from counterfeit_vision.onboarding import build_index
     from counterfeit_vision.regions import iou
 
     data = load_flickr(folder)
@@ -169,7 +171,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="cv-eval-logos-") as tmpdir:
         t0 = time.perf_counter()
         catalog = make_catalog(data, folder, refs, Path(tmpdir))
-        index = build_index(catalog, embedder, augment=not args.no_augment, adapt=not args.no_heads)
+        index = cached_index(args, catalog, embedder, Path(tmpdir))
         t_build = time.perf_counter() - t0
         print(f"index: {len(index)} vectors ({index.active_factory}), heads: "
               f"{len(index.heads) if index.heads is not None else 0}; built in {t_build:.0f}s with {embedder!r}")
@@ -226,6 +228,24 @@ def main(argv=None) -> int:
     if args.dump:
         args.dump.write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def cached_index(args, catalog, embedder, catalog_root: Path):
+    """Onboard the catalogue, or (``--index-cache``) reuse an index built for the same split and options."""
+    from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.onboarding import build_index
+
+    key = f"seed{args.seed}-holdout{args.holdout}-ref{args.ref_frac}-aug{not args.no_augment}-heads{not args.no_heads}"
+    cache = args.index_cache / key if args.index_cache else None
+    if cache is not None and (cache / "manifest.json").is_file():
+        index = ReferenceIndex.load(cache, expect=embedder.info)
+        index.reference_root = str(catalog_root.resolve())  # the catalogue is re-cropped into a new temp folder
+        print(f"index loaded from {cache}")
+        return index
+    index = build_index(catalog, embedder, augment=not args.no_augment, adapt=not args.no_heads)
+    if cache is not None:
+        index.save(cache)
+    return index
 
 
 def Image_size(path: Path) -> tuple[int, int]:

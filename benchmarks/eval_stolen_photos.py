@@ -14,6 +14,11 @@ Protocol (seeded):
 - A positive counts as found when the matcher's best ``photo`` hit names the
   right brand at or above ``PHOTO_REVIEW_THRESHOLD``; a negative is a false
   positive when any ``photo`` hit reaches it.
+- Diagnostics: how each transform was found (exact pHash, keypoint copy test,
+  near-identical embedding), per-transform recall at the 1%-false-positive
+  point, the false positives by cause (``--verbose`` lists each with the copy
+  test's measurements), and the time per photo (embedding + photo-reuse test,
+  and the photo-reuse test alone).
 
 Usage::
 
@@ -29,7 +34,7 @@ import random
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -142,6 +147,22 @@ def main(argv=None) -> int:
     index = build_index(catalog, embedder, adapt=False)
     t_build = time.perf_counter() - t0
     matcher = ImageMatcher(embedder, index, logo_matching=False)
+    # time the photo-reuse test alone, and keep its matches (reason, copy-test measurements)
+    reuse_time, reuse_out = [0.0], []
+    reuse_match = matcher.photo_reuse.match
+
+    def timed_reuse(img, x):
+        t = time.perf_counter()
+        res = reuse_match(img, x)
+        reuse_time[0] += time.perf_counter() - t
+        reuse_out.append(res)
+        return res
+
+    matcher.photo_reuse.match = timed_reuse
+
+    def reason(i, hit):
+        m = [r for r in reuse_out[i] if r.brand_id == hit.brand_id] if hit is not None else []
+        return m[0] if m else None
 
     def best_photo(hits):
         ph = [h for h in hits if h.kind == "photo"]
@@ -149,7 +170,8 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     per_t: dict[str, list[tuple[bool, float]]] = defaultdict(list)
-    pos_scores = []
+    found_by: dict[str, Counter] = defaultdict(Counter)
+    pos_scores, pos_names = [], []
     for i in range(0, len(refs), 8):
         chunk = refs[i:i + 8]
         views, truth, names = [], [], []
@@ -159,25 +181,35 @@ def main(argv=None) -> int:
                 views.append(t)
                 truth.append(next(iter(data[img]["brands"])))
                 names.append(name)
-        for hits, b, name in zip(matcher.match(views), truth, names):
+        start = len(reuse_out)
+        for j, (hits, b, name) in enumerate(zip(matcher.match(views), truth, names)):
             h = best_photo(hits)
             ok = h is not None and h.brand_id == b
             s = h.score if ok else 0.0
             per_t[name].append((ok and s >= PHOTO_REVIEW_THRESHOLD, s))
             pos_scores.append(s)
+            pos_names.append(name)
+            m = reason(start + j, h)
+            found_by[name][(m.reason if m is not None else "?") if ok and s >= PHOTO_REVIEW_THRESHOLD else "missed"] += 1
     neg_scores = []
+    fp_causes: Counter = Counter()
     from PIL import ImageOps
 
     for i in range(0, len(unrelated), 16):
         photos = [load_rgb(folder / "images" / img) for img in unrelated[i:i + 16]]
         photos += [ImageOps.mirror(p) for p in photos]
         names = unrelated[i:i + 16] * 2
-        for hits, name in zip(matcher.match(photos), names):
+        start = len(reuse_out)
+        for j, (hits, name) in enumerate(zip(matcher.match(photos), names)):
             h = best_photo(hits)
             neg_scores.append(h.score if h else 0.0)
-            if h is not None and h.score >= PHOTO_REVIEW_THRESHOLD and args.verbose:
-                print(f"  false positive: {name} ~ {h.ref_path}: score {h.score:.3f} cos {h.similarity:.3f} "
-                      f"phash {h.phash_distance} verified {h.verified} inliers {h.inliers}")
+            if h is not None and h.score >= PHOTO_REVIEW_THRESHOLD:
+                m = reason(start + j, h)
+                fp_causes[m.reason if m is not None else "?"] += 1
+                if args.verbose:
+                    print(f"  false positive: {name}{' (mirrored)' if j >= len(names) // 2 else ''} ~ {h.ref_path}: "
+                          f"score {h.score:.3f} cos {h.similarity:.3f} phash {h.phash_distance} verified {h.verified} "
+                          f"inliers {h.inliers}; {m.reason if m else '?'}: {m.detail if m else ''}")
     t_match = time.perf_counter() - t0
 
     pos, neg = np.array(pos_scores), np.array(neg_scores)
@@ -194,6 +226,18 @@ def main(argv=None) -> int:
         print(f"  {name:<13} recall {np.mean([v[0] for v in vals]):.3f}  (n={len(vals)})")
     t1 = float(np.quantile(neg, 0.99)) if len(neg) else 1.0
     print(f"(diagnostic) score at 1% false positives: {t1:.3f}; recall there: {(pos > t1).mean():.4f}")
+    n_photos = len(pos) + len(neg)
+    print(f"time per photo: {t_match / max(1, n_photos):.3f}s (embedding + photo-reuse test), of which "
+          f"{reuse_time[0] / max(1, n_photos):.3f}s in the photo-reuse test")
+    print("found by (at the threshold): exact_hash = pHash <= 4 bits, copy = keypoint copy test, "
+          "near_identical = embedding cosine; recall at the 1%-FP point")
+    names_arr = np.array(pos_names)
+    for name, c in found_by.items():
+        at1 = float((pos[names_arr == name] > t1).mean())
+        print(f"  {name:<13} " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) + f"; at 1% FP {at1:.3f}")
+    print("false positives at the threshold by cause: "
+          + (", ".join(f"{k} {v}" for k, v in fp_causes.most_common()) or "none")
+          + ("" if args.verbose else " (--verbose lists them)"))
     return 0
 
 

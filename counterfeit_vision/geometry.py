@@ -15,7 +15,8 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-__all__ = ["Features", "KeypointVerifier", "Verification", "verification_score"]
+__all__ = ["CopyVerification", "Features", "KeypointVerifier", "Verification", "structure_agreement",
+           "verification_score"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,32 @@ class Verification:
     ok: bool
     coverage: float = 0.0       # area of the inliers' bounding box / area of the photo
     ref_coverage: float = 0.0   # the same in the reference
+
+
+@dataclass(frozen=True)
+class CopyVerification:
+    """Measurements of "is this photo a copy of that reference?" (``KeypointVerifier.copy_of``).
+
+    The keypoint matches are fitted with one similarity transform (scale, rotation,
+    translation: what crops, resizes and borders do to a picture; a mirror is tested
+    by mirroring one side). A copy has many inliers *everywhere* the two images
+    overlap, the reference covers the photo, and nothing moved; two different photos
+    of the same logo agree on the logo only.
+    """
+
+    inliers: int               # distinct photo keypoints consistent with the transform
+    matches: int               # ratio-test matches (one per photo keypoint)
+    spread: float = 0.0        # share of the overlap's textured grid cells holding an inlier (worse of both images)
+    overlap: float = 0.0       # share of the photo covered by the transformed reference
+    ref_overlap: float = 0.0   # share of the reference that the photo shows
+    second_inliers: int = 0    # inliers of a second transform fitted to the outliers (a part that moved)
+    scale: float = 0.0         # photo pixels per reference pixel
+    angle: float = 0.0         # rotation, degrees
+    transform: np.ndarray | None = None  # 2x3, reference -> photo pixels
+
+    @property
+    def fitted(self) -> bool:
+        return self.transform is not None
 
 
 def verification_score(inliers: int, min_inliers: int) -> float:
@@ -71,14 +98,14 @@ class KeypointVerifier:
     """
 
     def __init__(self, *, min_inliers: int = 12, ratio: float = 0.8, max_features: int = 1500,
-                 ransac_px: float = 5.0):
+                 ransac_px: float = 5.0, contrast_threshold: float = 0.04):
         import cv2
 
         self.cv2 = cv2
         self.min_inliers = min_inliers
         self.ratio = ratio
         self.ransac_px = ransac_px
-        self._sift = cv2.SIFT_create(nfeatures=max_features)
+        self._sift = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=contrast_threshold)
         self._matcher = cv2.BFMatcher(cv2.NORM_L2)
 
     def features(self, img: Image.Image, *, min_side: int = 160, max_side: int = 1024) -> Features:
@@ -133,6 +160,72 @@ class KeypointVerifier:
               and fraction >= min_fraction and v.box is not None)
         return Verification(v.inliers, v.matches, v.box, v.quad, ok, v.coverage, v.ref_coverage)
 
+    def copy_of(self, ref: Features, photo: Features, *, ratio: float | None = None, grid: int = 6,
+                min_cell_points: int = 3, max_angle: float = 30.0,
+                scale_range: tuple[float, float] = (0.05, 20.0)) -> CopyVerification:
+        """Fit a similarity transform (``cv2.estimateAffinePartial2D``, RANSAC) to the keypoint
+        matches of ``ref`` in ``photo`` and measure how well it explains the pair.
+
+        ``spread`` is measured on a ``grid`` x ``grid`` division of the overlapping area, in
+        the photo and (through the inverse transform) in the reference: among the cells with
+        at least ``min_cell_points`` keypoints, the share that hold an inlier; the smaller of
+        the two. ``second_inliers``: a second similarity fitted to the outliers (a part of the
+        picture placed differently, e.g. another layout of the same artwork). Only measures;
+        ``photo_reuse`` decides."""
+        cv2 = self.cv2
+        if len(ref) < 4 or len(photo) < 4:
+            return CopyVerification(0, 0)
+        good = self.ratio_matches(ref, photo, ratio=ratio)
+        if len(good) < 6:
+            return CopyVerification(0, len(good))
+        src = ref.points[[m[0] for m in good]]
+        dst = photo.points[[m[1] for m in good]]
+        px = max(3.0, 0.008 * max(photo.size))
+        M, mask = cv2.estimateAffinePartial2D(src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), method=cv2.RANSAC,
+                                              ransacReprojThreshold=px, maxIters=2000, confidence=0.995)
+        if M is None or mask is None:
+            return CopyVerification(0, len(good))
+        scale = float(np.hypot(M[0, 0], M[1, 0]))
+        angle = float(np.degrees(np.arctan2(M[1, 0], M[0, 0])))
+        inl = mask.ravel().astype(bool)
+        if not (scale_range[0] <= scale <= scale_range[1]) or abs(angle) > max_angle or inl.sum() < 3:
+            return CopyVerification(0, len(good), scale=scale, angle=angle)
+        keep = _distinct(dst[inl])
+        d_in, s_in = dst[inl][keep], src[inl][keep]
+        inliers = len(d_in)
+        box_p = _overlap_box(M, ref.size, photo.size)
+        box_r = _overlap_box(np.linalg.inv(np.vstack([M, [0, 0, 1]]))[:2], photo.size, ref.size)
+        if box_p is None or box_r is None:
+            return CopyVerification(inliers, len(good), scale=scale, angle=angle, transform=M)
+        spread = min(_cell_spread(photo.points, d_in, box_p, grid, min_cell_points),
+                     _cell_spread(ref.points, s_in, box_r, grid, min_cell_points))
+        second = 0
+        out = ~inl
+        if out.sum() >= 8:
+            M2, mask2 = cv2.estimateAffinePartial2D(src[out].reshape(-1, 1, 2), dst[out].reshape(-1, 1, 2),
+                                                    method=cv2.RANSAC, ransacReprojThreshold=px, maxIters=500)
+            if M2 is not None and mask2 is not None:
+                second = len(_distinct(dst[out][mask2.ravel().astype(bool)]))
+        return CopyVerification(inliers, len(good), spread, _box_area(box_p) / _box_area((0, 0, *photo.size)),
+                                _box_area(box_r) / _box_area((0, 0, *ref.size)), second, scale, angle, M)
+
+    def ratio_matches(self, ref: Features, photo: Features, *, ratio: float | None = None) -> list[tuple[int, int]]:
+        """(ref index, photo index) pairs passing Lowe's ratio test."""
+        if len(ref) < 2 or len(photo) < 2:
+            return []
+        r = self.ratio if ratio is None else ratio
+        a, b = ref.descriptors, photo.descriptors
+        if a.dtype != np.float32 or b.dtype != np.float32:  # compact caches keep SIFT descriptors as uint8
+            a, b = a.astype(np.float32), b.astype(np.float32)
+        pairs = self._matcher.knnMatch(a, b, k=2)
+        best: dict[int, tuple[float, int]] = {}  # one match per photo keypoint (no many-to-one hubs)
+        for p in pairs:
+            if len(p) == 2 and p[0].distance < r * p[1].distance:
+                m = p[0]
+                if m.trainIdx not in best or m.distance < best[m.trainIdx][0]:
+                    best[m.trainIdx] = (m.distance, m.queryIdx)
+        return [(qi, ti) for ti, (_, qi) in sorted(best.items())]
+
     def verify_any(self, refs: Sequence[Features], photo: Features, *,
                    offset: tuple[int, int] = (0, 0)) -> tuple[int, Verification]:
         """Best of several references; returns (position in ``refs``, verification)."""
@@ -142,6 +235,90 @@ class KeypointVerifier:
             if (v.ok, v.inliers) > (best.ok, best.inliers):
                 best, best_i = v, i
         return best_i, best
+
+
+def structure_agreement(ref: np.ndarray, photo: np.ndarray, M: np.ndarray, *, window: int = 9,
+                        min_std: float = 8.0, min_ncc: float = 0.5) -> tuple[float, float]:
+    """Pixel check of a fitted transform: once the grey ``ref`` is mapped onto the grey
+    ``photo`` by ``M`` (2x3, ``ref`` pixels -> ``photo`` pixels), does the local structure agree?
+
+    Local normalised cross-correlation in ``window`` x ``window`` neighbourhoods (robust to
+    brightness, contrast and colour changes); a pixel agrees when both images have some
+    texture there (local standard deviation >= ``min_std`` / 2) and the NCC is >= ``min_ncc``.
+    Returns (reproduced, explained): the share of the reference's textured pixels (std >=
+    ``min_std``) inside the overlap that agree, and the same share of the photo's. A copy
+    reproduces nearly all of the reference (overlays hide a part) and explains most of the
+    photo; a different photo of the same logo agrees on the logo only."""
+    import cv2
+
+    h, w = photo.shape[:2]
+    M = np.asarray(M, np.float64).copy()
+    src = np.asarray(ref, np.float32)
+    scale = float(np.hypot(M[0, 0], M[1, 0]))
+    if scale < 0.9:  # shrink the reference first (area averaging), as a resized copy was
+        rh, rw = src.shape[:2]
+        size = (max(8, round(rw * scale)), max(8, round(rh * scale)))
+        src = cv2.resize(src, size, interpolation=cv2.INTER_AREA)
+        M[:, 0] *= rw / size[0]
+        M[:, 1] *= rh / size[1]
+    R = cv2.warpAffine(src, M, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    valid = cv2.warpAffine(np.full(src.shape[:2], 255, np.uint8), M, (w, h), flags=cv2.INTER_NEAREST,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    valid = cv2.erode(valid, np.ones((window, window), np.uint8)) > 0
+    if valid.sum() < window * window:
+        return 0.0, 0.0
+    Q = np.asarray(photo, np.float32)
+
+    def box(a):
+        return cv2.boxFilter(a, -1, (window, window), normalize=True, borderType=cv2.BORDER_REFLECT)
+
+    mq, mr = box(Q), box(R)
+    sq = np.sqrt(np.maximum(box(Q * Q) - mq * mq, 0))
+    sr = np.sqrt(np.maximum(box(R * R) - mr * mr, 0))
+    ncc = (box(Q * R) - mq * mr) / np.maximum(sq * sr, 1e-3)
+    agree = (ncc >= min_ncc) & (sq >= min_std / 2) & (sr >= min_std / 2)
+    tr, tq = valid & (sr >= min_std), valid & (sq >= min_std)
+    return float((agree & tr).sum() / max(1, tr.sum())), float((agree & tq).sum() / max(1, tq.sum()))
+
+
+def _distinct(pts: np.ndarray) -> np.ndarray:
+    """Indices of the first occurrence of each point (rounded to 0.1 px)."""
+    _, idx = np.unique(np.round(pts, 1), axis=0, return_index=True)
+    return np.sort(idx)
+
+
+def _overlap_box(M: np.ndarray, src_size: tuple[int, int], dst_size: tuple[int, int]):
+    """Bounding box, in the destination image, of the source image mapped by ``M`` (2x3),
+    clipped to the destination; None when they do not overlap."""
+    w, h = src_size
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    q = corners @ M[:, :2].T + M[:, 2]
+    x1, y1 = np.maximum(q.min(axis=0), 0)
+    x2, y2 = np.minimum(q.max(axis=0), dst_size)
+    if x2 - x1 < 8 or y2 - y1 < 8:
+        return None
+    return float(x1), float(y1), float(x2), float(y2)
+
+
+def _box_area(box) -> float:
+    return max(1.0, float((box[2] - box[0]) * (box[3] - box[1])))
+
+
+def _cell_spread(points: np.ndarray, inliers: np.ndarray, box, grid: int, min_points: int) -> float:
+    """Among the grid cells of ``box`` holding >= ``min_points`` keypoints, the share holding an inlier."""
+    x1, y1, x2, y2 = box
+
+    def cells(p):
+        p = p[(p[:, 0] >= x1) & (p[:, 0] < x2) & (p[:, 1] >= y1) & (p[:, 1] < y2)]
+        cx = np.clip(((p[:, 0] - x1) / (x2 - x1) * grid).astype(int), 0, grid - 1)
+        cy = np.clip(((p[:, 1] - y1) / (y2 - y1) * grid).astype(int), 0, grid - 1)
+        return np.bincount(cy * grid + cx, minlength=grid * grid)
+
+    textured = cells(points) >= min_points
+    if not textured.any():
+        return 0.0
+    hit = cells(inliers) > 0
+    return float((hit & textured).sum() / textured.sum())
 
 
 def _bbox_frac(pts: np.ndarray, size: tuple[int, int]) -> float:

@@ -9,17 +9,18 @@ at several scales (``regions.propose_regions``) are embedded in one batch
 few-shot head (``adaptation.BrandHeads``, trained at onboarding on the frozen
 features of its logos, augmented, and its product photos) when the index has
 heads, else by the cosine similarity to the brand's logo vectors. The
-strongest window per brand is the candidate; the top candidates are verified
-geometrically (SIFT + RANSAC homography against the brand's logo files,
-``geometry.KeypointVerifier``): a verified logo gets the projected outline as
-its ``box``, ``verified=True``, its ``inliers``, and a score of at least
-``geometry.verification_score``.
+strongest window per brand is that brand's embedding candidate.
+Independently, the photo's SIFT keypoints are looked up in one index of every
+brand's logo keypoints (``logo_keypoints.LogoKeypointIndex``: ratio test
+across brands, RANSAC homography per logo file), so a logo the embedding
+ranks low is still found: a verified logo gets the projected outline as its
+``box``, ``verified=True``, its ``inliers``, and a score of at least
+``geometry.verification_score`` (>= 0.80). Embedding-only hits are capped at
+``UNVERIFIED_LOGO_MAX`` (0.79), so a verified logo always outranks them.
 
-**Official photo reused** (``kind="photo"``). The border-trimmed photo's
-embedding against the reference photos (indexed as-is and mirrored), and its
-perceptual hash (and the mirror's) against theirs (``near_duplicate``); score
-is the stronger of the two; ambiguous embedding matches are settled by keypoint
-verification against the reference photo.
+**Official photo reused** (``kind="photo"``): delegated to
+``photo_reuse.PhotoReuseMatcher`` (see its docstring), given the photo and its
+whole-photo embedding.
 
 Thresholds for the fusion: ``LOGO_REVIEW_THRESHOLD`` and
 ``PHOTO_REVIEW_THRESHOLD`` (chosen with ``benchmarks/eval_logos.py`` and
@@ -34,11 +35,11 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from counterfeit_vision.embedders.base import ImageEmbedder
 from counterfeit_vision.index import ReferenceIndex
-from counterfeit_vision.near_duplicate import PhashTable, embedding_score, hash_score, phash
+from counterfeit_vision.photo_reuse import PHOTO_REVIEW_THRESHOLD, PhotoReuseMatcher
 from counterfeit_vision.regions import DEFAULT_SCALES, Box, embed_regions, propose_regions, tile_boxes, \
     trim_uniform_border
 
@@ -49,20 +50,23 @@ log = logging.getLogger(__name__)
 
 # A hit at or above these scores deserves a reviewer's look (the fusion's image "review" level).
 # Chosen on FlickrLogos-27 (benchmarks/eval_logos.py): <= 5% of photos without a catalogue
-# logo reach it. Photo threshold: <= 1% of unrelated photos (benchmarks/eval_stolen_photos.py).
+# logo reach it. PHOTO_REVIEW_THRESHOLD (<= 1% of unrelated photos, benchmarks/eval_stolen_photos.py)
+# lives in photo_reuse and is re-exported here.
 LOGO_REVIEW_THRESHOLD = 0.5
-PHOTO_REVIEW_THRESHOLD = 0.5
-
-# reused-photo candidates at or above this cosine are checked with keypoints
-PHOTO_VERIFY_MIN_SIM = 0.6
-PHOTO_MIN_INLIERS = 25
 
 # with heads: the best window's head probability p (a maximum over hundreds of windows, so
 # inflated) is recalibrated as sigmoid(HEAD_SLOPE * (logit(p) - HEAD_CENTER)); HEAD_CENTER is
-# the head probability that <= 5% of photos without a catalogue logo reach on
-# benchmarks/eval_logos.py (seed 0), so it lands on LOGO_REVIEW_THRESHOLD = 0.5.
-HEAD_CENTER = 4.1  # logit, i.e. p = 0.984
+# the head probability that only ~2% of photos without a catalogue logo reach on
+# benchmarks/eval_logos.py (seed 0), so it lands on LOGO_REVIEW_THRESHOLD = 0.5: keypoint-verified
+# logos cover over half of the photos with a logo, so embedding-only hits can be held to a
+# stricter level and the overall false alarms stay under 5%.
+HEAD_CENTER = 5.1  # logit, i.e. p = 0.994
 HEAD_SLOPE = 1.0
+
+# embedding-only logo hits are capped just under the weakest keypoint-verified score (0.80)
+UNVERIFIED_LOGO_MAX = 0.79
+# listing photos are described by keypoints at this size (FlickrLogos logos: median 68 px short side)
+PHOTO_KEYPOINT_MIN_SIDE, PHOTO_KEYPOINT_MAX_SIDE = 600, 1280
 
 # without heads: cosine similarity to a brand's logo vectors mapped to [0, 1]
 _KNN_CENTER, _KNN_WIDTH, _KNN_MARGIN_SCALE = 0.72, 0.04, 0.08
@@ -119,9 +123,7 @@ class ImageMatcher:
         k: neighbours fetched per query.
         reference_root: catalogue root for loading reference images (keypoint
             verification); defaults to the root the index was built from.
-        verify: verify the top candidates with keypoints.
-        verify_top: candidate brands verified per photo.
-        verify_refs: logo files tried per candidate brand.
+        verify: look for every brand's logo files by keypoints (``logo_keypoints``).
         logo_matching, photo_matching: look for logos / for reused official photos.
         max_hits: hits returned per photo and kind.
     """
@@ -129,7 +131,7 @@ class ImageMatcher:
     def __init__(self, embedder: ImageEmbedder, index: ReferenceIndex, *, heads="auto",
                  scales: Sequence[tuple[float, float]] = DEFAULT_SCALES, grids: Sequence[int] | None = None,
                  k: int = 10, batch_size: int = 64, reference_root: str | Path | None = None,
-                 verify: bool = True, verify_top: int = 4, verify_refs: int = 8, verify_min_score: float = 0.02,
+                 verify: bool = True,
                  logo_matching: bool = True, photo_matching: bool = True, max_hits: int = 5,
                  min_score: float = 0.01, dense: bool | str = "auto"):
         if not index.embedder.compatible_with(embedder.info):
@@ -147,17 +149,16 @@ class ImageMatcher:
         root = reference_root if reference_root is not None else getattr(index, "reference_root", None)
         self.reference_root = Path(root) if root else None
         self.verify = verify
-        self.verify_top = verify_top
-        self.verify_refs = verify_refs
-        self.verify_min_score = verify_min_score
         self.logo_matching = logo_matching
         self.dense = dense
         self.photo_matching = photo_matching
         self.max_hits = max_hits
         self.min_score = min_score
         self._verifier = None
+        self._kp_index, self._kp_state = None, None
         self._ref_features: dict[str, object] = {}
-        self._phash: tuple[int, PhashTable] | None = None
+        self.photo_reuse = PhotoReuseMatcher(index, reference_root=self.reference_root, verify=verify, k=k,
+                                             max_hits=max_hits, min_score=min_score, embedder=embedder)
         self._brand_vecs: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
 
     # --------------------------------------------------------------- regions
@@ -184,7 +185,8 @@ class ImageMatcher:
             rows = np.flatnonzero(owner == i)  # the whole photo first, then its windows
             hits = self._logo_hits(i, img, X[rows], [boxes[r] for r in rows]) if self.logo_matching else []
             if self.photo_matching:
-                hits += self._photo_hits(i, img, X[rows[0]])
+                hits += [ImageHit(kind="photo", image_index=i, **m.hit_fields())
+                         for m in self.photo_reuse.match(img, X[rows[0]])]
             out.append(sorted(hits, key=lambda h: (-h.score, -h.similarity, h.brand_id)))
         return out
 
@@ -237,8 +239,11 @@ class ImageMatcher:
             hits.append(ImageHit(brand_id, "logo", float(s[j]), int(ids[j]), entry.path, img_i, box,
                                  "whole_photo" if box is None else "region", score=float(score)))
         if self.verify and self.reference_root is not None:
-            hits = self._verify_logos(img, hits, X)
-        return hits
+            hits = self._verify_logos(img_i, img, hits, X)
+        # an embedding match alone is never stronger evidence than a keypoint-verified logo
+        hits = [h if h.verified else replace(h, score=min(h.score, UNVERIFIED_LOGO_MAX)) for h in hits]
+        hits.sort(key=lambda h: (-h.score, h.brand_id))
+        return hits[:self.max_hits]
 
     def _verifier_(self):
         if self._verifier is None:
@@ -262,100 +267,45 @@ class ImageMatcher:
                 self._ref_features[key] = None
         return self._ref_features[key]
 
-    def _verify_logos(self, img: Image.Image, hits: list[ImageHit], X: np.ndarray) -> list[ImageHit]:
+    def _logo_keypoints(self):
+        """SIFT keypoints of every logo file in the index, in one searchable index
+        (``logo_keypoints.LogoKeypointIndex``); built on first use, rebuilt when the index changes."""
+        from counterfeit_vision.logo_keypoints import LogoKeypointIndex
+
+        state = (len(self.index), self.index._next_id)
+        if self._kp_index is None or self._kp_state != state:
+            items, seen = [], set()
+            for ref_id, e in sorted(self.index.entries.items()):
+                if e.kind != "logo" or e.augmentation or (e.path, e.box) in seen:
+                    continue  # augmented views share their file's keypoints
+                seen.add((e.path, e.box))
+                feats = self._features(e.path, e.box)
+                if feats is not None:
+                    items.append((ref_id, e.brand_id, feats))
+            self._kp_index, self._kp_state = LogoKeypointIndex.from_features(items), state
+        return self._kp_index
+
+    def _verify_logos(self, img_i: int, img: Image.Image, hits: list[ImageHit], X: np.ndarray) -> list[ImageHit]:
+        """Every brand whose logo file is found by keypoints gets a verified hit with the logo's outline
+        as its box (upgrading the brand's embedding hit, or added if the embedding missed it)."""
         from counterfeit_vision.geometry import verification_score
 
-        todo = [h for h in hits[:self.verify_top] if h.score >= self.verify_min_score]
-        if not todo:
+        kp = self._logo_keypoints()
+        if not len(kp):
             return hits
-        ver = self._verifier_()
-        photo = ver.features(img, min_side=600, max_side=1280)
+        photo = self._verifier_().features(img, min_side=PHOTO_KEYPOINT_MIN_SIDE, max_side=PHOTO_KEYPOINT_MAX_SIDE)
         out = list(hits)
-        for h in todo:
-            ids, vecs = self._brand_vectors(h.brand_id, "logo")
-            # the brand's logo files, most similar first (augmented views share the file)
-            best: dict[tuple, tuple[float, int]] = {}
-            sims = (vecs @ X.T).max(axis=1)
-            for i, s in zip(ids.tolist(), sims.tolist()):
-                e = self.index.entries[i]
-                key = (e.path, e.box)
-                if key not in best or s > best[key][0]:
-                    best[key] = (s, i)
-            refs = sorted(best.items(), key=lambda kv: -kv[1][0])[:self.verify_refs]
-            feats = [(self._features(p, b), i) for (p, b), (_, i) in refs]
-            feats = [(f, i) for f, i in feats if f is not None]
-            if not feats:
-                continue
-            j, v = ver.verify_any([f for f, _ in feats], photo)
-            if v.ok:
-                ref_id = feats[j][1]
-                e = self.index.entries[ref_id]
-                new = replace(h, verified=True, inliers=v.inliers, box=v.box, ref_id=ref_id, ref_path=e.path,
-                              score=max(h.score, verification_score(v.inliers, ver.min_inliers)),
-                              method="region" if h.box is not None or v.box is not None else h.method)
-                out[out.index(h)] = new
+        position = {h.brand_id: n for n, h in enumerate(out)}
+        for m in kp.match(photo):
+            entry = self.index.entries[m.ref_id]
+            score = verification_score(m.inliers, kp.min_inliers)
+            if m.brand_id in position:
+                h = out[position[m.brand_id]]
+                out[position[m.brand_id]] = replace(h, verified=True, inliers=m.inliers, box=m.box, ref_id=m.ref_id,
+                                                    ref_path=entry.path, score=max(h.score, score), method="region")
+            else:
+                ids, vecs = self._brand_vectors(m.brand_id, "logo")
+                sim = float((vecs[ids == m.ref_id] @ X.T).max()) if np.any(ids == m.ref_id) else 0.0
+                out.append(ImageHit(m.brand_id, "logo", sim, m.ref_id, entry.path, img_i, m.box, "region",
+                                    score=score, verified=True, inliers=m.inliers))
         return out
-
-    # ----------------------------------------------------------------- photos
-    def _phash_table(self) -> PhashTable:
-        if self._phash is None or self._phash[0] != len(self.index):
-            pairs = [(i, e.phash) for i, e in self.index.entries.items() if e.kind == "reference" and e.phash]
-            self._phash = (len(self.index), PhashTable.from_pairs(pairs))
-        return self._phash[1]
-
-    def _photo_hits(self, img_i: int, img: Image.Image, x_whole: np.ndarray) -> list[ImageHit]:
-        best: dict[str, dict] = {}
-        for m in self.index.query(x_whole[None], self.k, kind="reference")[0]:
-            b = best.setdefault(m.entry.brand_id, {"sim": -1.0, "ref": m.ref_id, "d": None, "mirror": False})
-            if m.similarity > b["sim"]:
-                b.update(sim=m.similarity, ref=m.ref_id, mirror=m.entry.augmentation == "mirror")
-        table = self._phash_table()
-        base = trim_uniform_border(img)
-        if len(table):
-            ref_ids, dists = table.nearest([phash(base, trim=False), phash(ImageOps.mirror(base), trim=False)])
-            for rid, d in zip(ref_ids.tolist(), dists.tolist()):
-                if rid < 0:
-                    continue
-                brand = self.index.entries[rid].brand_id
-                b = best.setdefault(brand, {"sim": -1.0, "ref": rid, "d": None, "mirror": False})
-                if b["d"] is None or d < b["d"]:
-                    b["d"] = int(d)
-                    if hash_score(d) >= embedding_score(b["sim"]):
-                        b["ref"] = rid
-        for b in best.values():
-            b["score"] = max(embedding_score(b["sim"]) if b["sim"] > -1 else 0.0, hash_score(b["d"]))
-            b["inliers"], b["verified"] = 0, False
-        if self.verify and self.reference_root is not None:
-            self._verify_photos(base, best)
-        hits = []
-        for brand, b in best.items():
-            entry = self.index.entries[b["ref"]]
-            hits.append(ImageHit(brand, "photo", float(max(b["sim"], 0.0)), int(b["ref"]), entry.path, img_i, None,
-                                 "near_duplicate", score=float(b["score"]), verified=b["verified"],
-                                 inliers=b["inliers"], phash_distance=b["d"]))
-        hits.sort(key=lambda h: -h.score)
-        return [h for h in hits[:self.max_hits] if h.score >= self.min_score]
-
-    def _verify_photos(self, base: Image.Image, best: dict[str, dict]) -> None:
-        """Keypoints settle ambiguous embedding matches: a copy shares many inliers spread over both photos."""
-        from counterfeit_vision.geometry import verification_score
-
-        todo = sorted((b for b in best.values() if b["sim"] >= PHOTO_VERIFY_MIN_SIM and b["score"] < 0.95),
-                      key=lambda b: -b["sim"])[:2]
-        if not todo:
-            return
-        ver = self._verifier_()
-        query: dict[bool, object] = {}
-        for b in todo:
-            entry = self.index.entries[b["ref"]]
-            ref = self._features(entry.path, entry.box, max_side=800)
-            if ref is None:
-                continue
-            for mirror in (b["mirror"], not b["mirror"]):
-                if mirror not in query:
-                    query[mirror] = ver.features(ImageOps.mirror(base) if mirror else base, min_side=320, max_side=800)
-                v = ver.same_photo(ref, query[mirror])
-                if v.ok:
-                    b.update(verified=True, inliers=v.inliers,
-                             score=max(b["score"], verification_score(v.inliers, PHOTO_MIN_INLIERS)))
-                    break

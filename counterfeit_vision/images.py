@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["IMAGE_SUFFIXES", "MAX_PIXELS", "ImageError", "load_rgb", "probe_image"]
+__all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "load_rgb", "load_rgb_scaled",
+           "probe_image"]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # 40 MP covers any phone camera; beyond that we refuse rather than risk a bomb.
 MAX_PIXELS = 40_000_000
+# the reduced sizes libjpeg decodes to directly (DCT scaling), as divisors
+JPEG_DRAFT_SCALES = (1, 2, 4, 8)
 
 
 class ImageError(ValueError):
@@ -71,17 +75,44 @@ def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int 
     Raises:
         ImageError: missing, unreadable, corrupt or oversized image.
     """
+    def scale(size: tuple[int, int]) -> int:
+        return max(1, min(size) // draft_size) if draft_size else 1
+
+    return load_rgb_scaled(path, scale, max_pixels=max_pixels)
+
+
+def load_rgb_scaled(path: str | Path, scale: int | Callable[[tuple[int, int]], int], *,
+                    max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode an image to RGB, a JPEG at 1/2, 1/4 or 1/8 of its size when asked.
+
+    ``scale`` is the largest reduction wanted (or a function of the file's
+    ``(w, h)`` returning it); JPEGs are decoded at the largest power of two
+    <= it (libjpeg DCT scaling: much faster than decoding everything and
+    resizing), other formats at full size. The result says what was done:
+    ``img.info["original_size"]`` is the file's size and
+    ``img.info["draft_scale"]`` the divisor actually applied (1 when none);
+    a draft-decoded image is ``ceil(w / scale) x ceil(h / scale)``.
+
+    Raises:
+        ImageError: missing, unreadable, corrupt or oversized image.
+    """
     img = _open_checked(Path(path), max_pixels)
     original_size = img.size
+    applied = 1
     try:
-        if draft_size and img.format == "JPEG":
+        want = scale(original_size) if callable(scale) else scale
+        if want > 1 and img.format == "JPEG":
             w, h = img.size
-            scale = max(1, min(w, h) // draft_size)
-            img.draft("RGB", (w // scale, h // scale))
+            want = min(int(want), JPEG_DRAFT_SCALES[-1])
+            # Pillow picks the largest power of two s with w // s, h // s >= the requested size
+            res = img.draft("RGB", (max(1, w // want), max(1, h // want)))
+            if res is not None:
+                applied = max(1, round(w / res[1][2]))
         img = img.convert("RGB")
         img.load()
     except Exception as exc:
         raise ImageError(f"corrupt image: {Path(path).name} ({exc})") from exc
     # boxes found on a draft-decoded photo are reported in the original's pixels
     img.info["original_size"] = original_size
+    img.info["draft_scale"] = applied
     return img

@@ -1,19 +1,19 @@
-"""Stolen official photos: near-duplicate detection of a brand's reference photos.
-
-Two complementary tests, combined into one evidence score in [0, 1]:
+"""Stolen official photos: perceptual hashes and score maps used by ``photo_reuse``.
 
 - a 64-bit perceptual hash (DCT pHash) of the photo with uniform borders
-  trimmed, and of its mirror image: a Hamming distance of a few bits means the
-  very same photo (resized, re-compressed, lightly recoloured);
-- the whole-photo embedding (query and its mirror image) against the
-  reference photos' embeddings: survives crops, overlays and colour shifts
-  that move the hash.
+  trimmed, and of its mirror image: a Hamming distance of a few bits
+  (``photo_reuse.EXACT_HASH_BITS`` = 4) means the very same photo (resized,
+  re-compressed, lightly recoloured, framed); the hash *ranking*
+  (``PhashTable.distances``) also proposes candidates for the keypoint copy
+  test, since overlays that derail the embedding often leave it right;
+- ``embedding_score``: the whole-photo embedding cosine mapped to [0, 1]
+  (EfficientNet-Lite0 constants). It proposes candidates; on its own it is
+  capped under the review threshold by ``photo_reuse`` whenever keypoint
+  verification is available (photos of the same scene are about as close).
 
-Scores: ``hash_score(d)`` and ``embedding_score(cos)`` are monotone maps onto
-[0, 1] fixed by ``benchmarks/eval_stolen_photos.py`` (transformed copies of
-reference photos against unrelated photos); ``PHOTO_REVIEW_THRESHOLD`` in
-``image_matching`` is the point on that scale where unrelated photos stay
-under 1% false positives.
+``hash_score(d)`` and ``embedding_score(cos)`` are monotone maps onto [0, 1];
+``PHOTO_REVIEW_THRESHOLD`` lives in ``photo_reuse`` (re-exported by
+``image_matching``).
 """
 
 from __future__ import annotations
@@ -99,6 +99,15 @@ class PhashTable:
             t.ids = np.array([i for i, _ in pairs], np.int64)
             t.hashes = np.array([h for _, h in pairs], np.uint64)
         return t
+
+    def distances(self, hashes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(reference ids (R,), Hamming distances (Q, R)) of each query hash to every reference."""
+        q = np.array([int(h) for h in hashes], np.uint64)
+        if len(self) == 0 or len(q) == 0:
+            return self.ids.copy(), np.zeros((len(q), len(self)), np.int64)
+        x = np.bitwise_xor(q[:, None], self.hashes[None, :])  # (Q, R)
+        d = np.unpackbits(x.view(np.uint8).reshape(len(q), len(self), 8), axis=2).sum(axis=2)
+        return self.ids.copy(), d.astype(np.int64)
 
     def nearest(self, hashes: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """For each query hash, (ref id, Hamming distance) of the closest reference; id -1 when empty."""

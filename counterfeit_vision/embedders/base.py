@@ -66,6 +66,10 @@ class ImageEmbedder:
     info: EmbedderInfo
     model: torch.nn.Module
     preprocess: Callable[[Image.Image], torch.Tensor]
+    #: Submodules (``model.get_submodule`` names) that fast paths keep in float32 when they run the
+    #: rest of the network in bf16/fp16: early layers whose rounding would dominate the embedding error.
+    #: ``embed_images`` / ``embed_tensors`` do not use it.
+    fp32_modules: tuple[str, ...] = ()
 
     def __init__(self, *, device: str = "auto", precision: str = "auto"):
         self.device = resolve_device(device)
@@ -105,6 +109,17 @@ class ImageEmbedder:
             batch = torch.stack([self.preprocess(im) for im in chunk])  # (B, 3, H, W)
             out[start:start + len(chunk)] = self.embed_tensors(batch)
         return out
+
+    def decode_scale(self, size: tuple[int, int]) -> int:
+        """How much (1, 2, 4 or 8) a JPEG of ``size`` may be reduced while decoding (``images.load_rgb_scaled``)
+        with :meth:`preprocess_scaled` still giving (nearly) ``preprocess`` of the full decode; 1 unless the
+        backend knows how to compensate."""
+        return 1
+
+    def preprocess_scaled(self, img: Image.Image) -> torch.Tensor:
+        """``preprocess`` for an image from ``images.load_rgb_scaled``, whose ``info["original_size"]`` and
+        ``info["draft_scale"]`` a backend may use to reproduce the full decode's tensor."""
+        return self.preprocess(img)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.info.name}, device={self.device}, dtype={self.dtype})"

@@ -48,7 +48,7 @@ def test_tiny_clip_index_heads_and_matching(tiny_clip, synthetic_catalog, tmp_pa
     assert index.dim == 32 and len(index.heads) == 3
     index.save(tmp_path / "ix")
     loaded = ReferenceIndex.load(tmp_path / "ix", expect=tiny_clip.info)
-    m = ImageMatcher(tiny_clip, loaded, verify_top=3, verify_min_score=0.0)
+    m = ImageMatcher(tiny_clip, loaded)
     hits = m.match([paste(make_photo(5, (480, 360)), make_logo(102), (200, 150), 1.2)])[0]
     assert hits and all(0 <= h.score <= 1 for h in hits)
     verified = [h for h in hits if h.verified]
