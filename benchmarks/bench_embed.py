@@ -27,7 +27,7 @@
 
 Usage::
 
-    python benchmarks/bench_embed.py [--data DIR] [--images 48] [--rounds 3] [--sweep] [--vectors 1000000]
+    python benchmarks/bench_embed.py [--data DIR] [--images 48] [--rounds 5] [--sweep] [--vectors 1000000]
 """
 
 from __future__ import annotations
@@ -300,7 +300,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--images", type=int, default=48)
-    ap.add_argument("--rounds", type=int, default=3, help="alternating naive/fast timing rounds")
+    ap.add_argument("--rounds", type=int, default=5, help="alternating naive/fast timing rounds")
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--workers", type=int, default=0,
                     help="concurrent decode + inference streams of the fast path (default: one per core)")
