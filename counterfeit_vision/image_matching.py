@@ -252,8 +252,8 @@ class ImageMatcher:
             self._verifier = KeypointVerifier()
         return self._verifier
 
-    def _features(self, path: str, box=None, max_side: int = 1024):
-        key = f"{path}|{box}|{max_side}"
+    def _features(self, path: str, box=None, max_side: int = 1024, views=()):
+        key = f"{path}|{box}|{max_side}|{views}"
         if key not in self._ref_features:
             from counterfeit_vision.images import ImageError, load_rgb
 
@@ -261,7 +261,7 @@ class ImageMatcher:
                 img = load_rgb(self.reference_root / path)
                 if box:
                     img = img.crop(tuple(box))
-                self._ref_features[key] = self._verifier_().features(img, max_side=max_side)
+                self._ref_features[key] = self._verifier_().features(img, max_side=max_side, views=views)
             except (ImageError, OSError) as exc:
                 log.warning("reference %s cannot be loaded for verification: %s", path, exc)
                 self._ref_features[key] = None
@@ -270,7 +270,7 @@ class ImageMatcher:
     def _logo_keypoints(self):
         """SIFT keypoints of every logo file in the index, in one searchable index
         (``logo_keypoints.LogoKeypointIndex``); built on first use, rebuilt when the index changes."""
-        from counterfeit_vision.logo_keypoints import LogoKeypointIndex
+        from counterfeit_vision.logo_keypoints import LOGO_VIEWS, LogoKeypointIndex
 
         state = (len(self.index), self.index._next_id)
         if self._kp_index is None or self._kp_state != state:
@@ -279,7 +279,7 @@ class ImageMatcher:
                 if e.kind != "logo" or e.augmentation or (e.path, e.box) in seen:
                     continue  # augmented views share their file's keypoints
                 seen.add((e.path, e.box))
-                feats = self._features(e.path, e.box)
+                feats = self._features(e.path, e.box, views=LOGO_VIEWS)
                 if feats is not None:
                     items.append((ref_id, e.brand_id, feats))
             self._kp_index, self._kp_state = LogoKeypointIndex.from_features(items), state

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from counterfeit_vision.geometry import KeypointVerifier
-from counterfeit_vision.logo_keypoints import LogoKeypointIndex
+from counterfeit_vision.logo_keypoints import LOGO_MIN_INLIERS, LOGO_VIEWS, LogoKeypointIndex
 from counterfeit_vision.regions import iou
 
 from .conftest import make_logo, make_photo, paste
@@ -71,3 +71,44 @@ def test_approximate_search_above_the_size_limit(monkeypatch):
     found = kp.match(ver.features(photo, min_side=600, max_side=1280))
     assert isinstance(kp._faiss, faiss.IndexIVFFlat)
     assert found and found[0].brand_id == "b103"
+
+
+def test_simulated_views_add_keypoints_in_the_logos_own_pixels():
+    ver = KeypointVerifier()
+    logo = make_logo(11, (240, 160))
+    plain = ver.features(logo)
+    viewed = ver.features(logo, views=LOGO_VIEWS)
+    assert len(viewed) > 3 * len(plain)
+    # the unslanted view comes first, unchanged; the others are mapped back into the logo
+    assert np.array_equal(viewed.points[:len(plain)], plain.points)
+    assert viewed.points.min() >= -2 and (viewed.points.max(axis=0) <= np.array(logo.size) + 2).all()
+
+
+def _slant(img: Image.Image, tilt: float, direction: float) -> Image.Image:
+    """The logo as seen on a surface turned away from the camera (affine tilt)."""
+    import cv2
+
+    arr = np.asarray(img)
+    h, w = arr.shape[:2]
+    A = cv2.getRotationMatrix2D((w / 2, h / 2), direction, 1.0)
+    A = np.diag([1.0 / tilt, 1.0]) @ A
+    corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], np.float64) @ A.T
+    A[:, 2] -= corners.min(axis=0)
+    size = tuple(int(np.ceil(v)) for v in np.ptp(corners, axis=0))
+    return Image.fromarray(cv2.warpAffine(arr, A, size, borderValue=(255, 255, 255)))
+
+
+def test_slanted_logo_needs_the_simulated_views():
+    ver = KeypointVerifier()
+    logos = {s: make_logo(s, (240, 160)) for s in (101, 102, 103)}
+    photo = make_photo(6, (640, 480))
+    photo.paste(_slant(logos[102], 3.0, 60), (200, 120))
+    feats = ver.features(photo, min_side=600, max_side=1280)
+
+    def inliers(views):
+        kp = LogoKeypointIndex.from_features([(s, f"b{s}", ver.features(lg, views=views)) for s, lg in logos.items()])
+        found = {m.brand_id: m.inliers for m in kp.match(feats)}
+        assert set(found) <= {"b102"}
+        return found.get("b102", 0)
+
+    assert inliers(LOGO_VIEWS) >= max(LOGO_MIN_INLIERS, 2 * inliers(()))
