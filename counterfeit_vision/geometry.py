@@ -58,6 +58,7 @@ class CopyVerification:
     spread: float = 0.0        # share of the overlap's textured grid cells holding an inlier (worse of both images)
     overlap: float = 0.0       # share of the photo covered by the transformed reference
     ref_overlap: float = 0.0   # share of the reference that the photo shows
+    ref_sides: tuple[float, float] = (0.0, 0.0)  # shares of the reference's width and height it shows
     second_inliers: int = 0    # inliers of a second transform fitted to the outliers (a part that moved)
     scale: float = 0.0         # photo pixels per reference pixel
     angle: float = 0.0         # rotation, degrees
@@ -108,12 +109,50 @@ class KeypointVerifier:
         self._sift = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=contrast_threshold)
         self._matcher = cv2.BFMatcher(cv2.NORM_L2)
 
-    def features(self, img: Image.Image, *, min_side: int = 160, max_side: int = 1024) -> Features:
-        """Keypoints of an image (small logos upsampled so they have some)."""
+    def features(self, img: Image.Image, *, min_side: int = 160, max_side: int = 1024,
+                 views: Sequence[tuple[float, float]] = ()) -> Features:
+        """Keypoints of an image (small logos upsampled so they have some).
+
+        ``views``: (tilt, direction in degrees) viewpoints to simulate as well (ASIFT,
+        Morel & Yu 2009): SIFT is invariant to scale and rotation but not to a strong
+        slant, so a logo printed on a curved or tilted product is matched better against
+        descriptors of the logo seen slanted. The keypoints of all views are returned
+        together, in the original image's pixels, so one homography fits them all."""
         arr, scale = _gray(img, min_side, max_side)
         kps, desc = self._sift.detectAndCompute(arr, None)
-        pts = np.array([kp.pt for kp in kps], np.float32).reshape(-1, 2) / scale
-        return Features(pts, desc, img.size)
+        points = [np.array([kp.pt for kp in kps], np.float32).reshape(-1, 2)]
+        descriptors = [desc if desc is not None else np.zeros((0, 128), np.float32)]
+        for tilt, direction in views:
+            p, d = self._tilted_view(arr, tilt, direction)
+            points.append(p)
+            descriptors.append(d)
+        pts = np.vstack(points) / scale
+        desc = np.vstack(descriptors) if len(pts) else desc
+        return Features(pts.astype(np.float32), desc, img.size)
+
+    def _tilted_view(self, gray: np.ndarray, tilt: float, direction: float) -> tuple[np.ndarray, np.ndarray]:
+        """SIFT of ``gray`` rotated by ``direction`` and compressed ``tilt`` times along x
+        (anti-aliased as in ASIFT), with the keypoints mapped back to ``gray``'s pixels."""
+        cv2 = self.cv2
+        h, w = gray.shape
+        A = cv2.getRotationMatrix2D((w / 2, h / 2), direction, 1.0)
+        corners = np.array([[0, 0, 1], [w, 0, 1], [w, h, 1], [0, h, 1]], np.float64) @ A.T
+        A[:, 2] -= corners.min(axis=0)
+        size = tuple(int(np.ceil(v)) for v in np.ptp(corners, axis=0))
+        view = cv2.warpAffine(gray, A, size, flags=cv2.INTER_LINEAR)
+        mask = cv2.warpAffine(np.full_like(gray, 255), A, size, flags=cv2.INTER_NEAREST)
+        if tilt != 1.0:
+            view = cv2.GaussianBlur(view, (0, 0), sigmaX=0.8 * np.sqrt(tilt * tilt - 1), sigmaY=0.01)
+            squeezed = (max(1, int(view.shape[1] / tilt)), view.shape[0])
+            view = cv2.resize(view, squeezed, interpolation=cv2.INTER_LINEAR)
+            mask = cv2.resize(mask, squeezed, interpolation=cv2.INTER_NEAREST)
+            A = np.diag([1.0 / tilt, 1.0]) @ A
+        kps, desc = self._sift.detectAndCompute(view, mask)
+        if desc is None:
+            return np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32)
+        back = cv2.invertAffineTransform(A)
+        pts = np.array([kp.pt for kp in kps], np.float64).reshape(-1, 2)
+        return (pts @ back[:, :2].T + back[:, 2]).astype(np.float32), desc
 
     def verify(self, ref: Features, photo: Features, *, offset: tuple[int, int] = (0, 0)) -> Verification:
         """Find ``ref`` (e.g. a logo) in ``photo``; ``offset`` shifts the box if ``photo`` is a crop."""
@@ -162,7 +201,7 @@ class KeypointVerifier:
 
     def copy_of(self, ref: Features, photo: Features, *, ratio: float | None = None, grid: int = 6,
                 min_cell_points: int = 3, max_angle: float = 30.0,
-                scale_range: tuple[float, float] = (0.05, 20.0)) -> CopyVerification:
+                scale_range: tuple[float, float] = (0.05, 20.0), photo_index=None) -> CopyVerification:
         """Fit a similarity transform (``cv2.estimateAffinePartial2D``, RANSAC) to the keypoint
         matches of ``ref`` in ``photo`` and measure how well it explains the pair.
 
@@ -171,11 +210,11 @@ class KeypointVerifier:
         at least ``min_cell_points`` keypoints, the share that hold an inlier; the smaller of
         the two. ``second_inliers``: a second similarity fitted to the outliers (a part of the
         picture placed differently, e.g. another layout of the same artwork). Only measures;
-        ``photo_reuse`` decides."""
+        ``photo_reuse`` decides. ``photo_index``: ``photo_index(photo)``, reused over many references."""
         cv2 = self.cv2
         if len(ref) < 4 or len(photo) < 4:
             return CopyVerification(0, 0)
-        good = self.ratio_matches(ref, photo, ratio=ratio)
+        good = self.ratio_matches(ref, photo, ratio=ratio, photo_index=photo_index)
         if len(good) < 6:
             return CopyVerification(0, len(good))
         src = ref.points[[m[0] for m in good]]
@@ -206,18 +245,37 @@ class KeypointVerifier:
                                                     method=cv2.RANSAC, ransacReprojThreshold=px, maxIters=500)
             if M2 is not None and mask2 is not None:
                 second = len(_distinct(dst[out][mask2.ravel().astype(bool)]))
+        rw, rh = ref.size
+        sides = (float((box_r[2] - box_r[0]) / max(1, rw)), float((box_r[3] - box_r[1]) / max(1, rh)))
         return CopyVerification(inliers, len(good), spread, _box_area(box_p) / _box_area((0, 0, *photo.size)),
-                                _box_area(box_r) / _box_area((0, 0, *ref.size)), second, scale, angle, M)
+                                _box_area(box_r) / _box_area((0, 0, *ref.size)), sides, second, scale, angle, M)
 
-    def ratio_matches(self, ref: Features, photo: Features, *, ratio: float | None = None) -> list[tuple[int, int]]:
-        """(ref index, photo index) pairs passing Lowe's ratio test."""
+    def photo_index(self, photo: Features, *, min_pairs: int = 250_000):
+        """An approximate nearest-neighbour index (FLANN kd-trees) of a photo's descriptors, to
+        match many references against it: ~6x faster than brute force at 1500 x 1500 keypoints.
+        Brute force (None) when ``len(photo)`` is small: ``ratio_matches`` then decides per pair."""
+        if len(photo) < 2 or len(photo) * 1000 < min_pairs:
+            return None
+        cv2 = self.cv2
+        index = cv2.FlannBasedMatcher(dict(algorithm=1, trees=4), dict(checks=16))
+        index.add([np.ascontiguousarray(photo.descriptors, np.float32)])
+        index.train()
+        return index
+
+    def ratio_matches(self, ref: Features, photo: Features, *, ratio: float | None = None,
+                      photo_index=None) -> list[tuple[int, int]]:
+        """(ref index, photo index) pairs passing Lowe's ratio test, one per photo keypoint.
+        With ``photo_index`` (``photo_index(photo)``) large pairs are matched approximately."""
         if len(ref) < 2 or len(photo) < 2:
             return []
         r = self.ratio if ratio is None else ratio
         a, b = ref.descriptors, photo.descriptors
         if a.dtype != np.float32 or b.dtype != np.float32:  # compact caches keep SIFT descriptors as uint8
             a, b = a.astype(np.float32), b.astype(np.float32)
-        pairs = self._matcher.knnMatch(a, b, k=2)
+        if photo_index is not None and len(a) * len(b) >= 250_000:
+            pairs = photo_index.knnMatch(a, k=2)
+        else:
+            pairs = self._matcher.knnMatch(a, b, k=2)
         best: dict[int, tuple[float, int]] = {}  # one match per photo keypoint (no many-to-one hubs)
         for p in pairs:
             if len(p) == 2 and p[0].distance < r * p[1].distance:

@@ -17,13 +17,20 @@ perceptual hash only *propose* reference photos; keypoints *decide*:
    re-compression, text or watermark overlay) needs
 
    - at least ``COPY_MIN_INLIERS`` inliers;
-   - the transformed reference covers ``COPY_MIN_OVERLAP`` of the photo (the photo
-     *is* the reference, or a crop of it) and the photo shows ``COPY_MIN_REF_SHARE``
-     of the reference (less is an element of it, such as its logo);
+   - the transformed reference covers ``COPY_MIN_OVERLAP`` of the photo (the photo *is*
+     the reference, or a crop of it) and the photo shows at least ``COPY_MIN_REF_SIDE`` of
+     the reference's width and of its height (less is an element of it, such as its logo);
    - inliers in ``COPY_MIN_SPREAD`` of the overlap's textured grid cells, in both
      images (a different photo of the same logo matches on the logo only);
    - no second, differently placed group of matches larger than
-     ``COPY_MAX_SECOND`` of the inliers (another layout of the same artwork).
+     ``COPY_MAX_SECOND`` of the inliers (another layout of the same artwork);
+   - a pixel check (``geometry.structure_agreement``: local normalised cross-correlation
+     once the reference is mapped onto the photo): ``COPY_MIN_REPRODUCED`` of the
+     reference's textured pixels reappear (overlays hide the rest) and
+     ``COPY_MIN_EXPLAINED`` of the photo's (the same logo on another photo agrees on
+     the logo only).
+
+   Candidates are tested most similar first; the search stops at a strong copy.
 
    Score ``copy_score``: 0.6 at the minimum, up to 0.99 with many inliers.
 4. **Otherwise** the embedding (``near_duplicate.embedding_score``) and a pHash of 5+
@@ -47,7 +54,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +84,12 @@ EXACT_HASH_BITS = 4         # pHash distance of the very same picture
 # the copy test (see the module docstring)
 COPY_MIN_INLIERS = 10
 COPY_MIN_OVERLAP = 0.8
-COPY_MIN_REF_SHARE = 0.2
+COPY_MIN_REF_SIDE = 0.5     # the photo shows >= half the reference's width and height
 COPY_MIN_SPREAD = 0.3
 COPY_MAX_SECOND = 0.2
 COPY_SECOND_SLACK = 4       # chance groups among the outliers
-COPY_MIN_REPRODUCED = 0.7   # pixel check: share of the reference's structure found in the photo
-COPY_MIN_EXPLAINED = 0.45   # and of the photo's structure found in the reference
+COPY_MIN_REPRODUCED = 0.6   # pixel check: share of the reference's structure found in the photo
+COPY_MIN_EXPLAINED = 0.3    # and of the photo's structure found in the reference
 
 # evidence without a verified copy
 UNVERIFIED_CAP = 0.45
@@ -105,6 +112,7 @@ class _View:
     features: Features
     grey: np.ndarray
     grey_scale: tuple[float, float]  # grey pixels per image pixel (x, y)
+    index: object = None             # KeypointVerifier.photo_index (listing photos)
 
 
 def _view(verifier: KeypointVerifier, img: Image.Image, grey_scale: float, *, compact: bool = False) -> _View:
@@ -170,7 +178,7 @@ class CopyEvidence:
     def geometry_ok(self) -> bool:
         v = self.keypoints
         return (v.inliers >= COPY_MIN_INLIERS and v.overlap >= COPY_MIN_OVERLAP
-                and v.ref_overlap >= COPY_MIN_REF_SHARE and v.spread >= COPY_MIN_SPREAD
+                and min(v.ref_sides) >= COPY_MIN_REF_SIDE and v.spread >= COPY_MIN_SPREAD
                 and v.second_inliers <= COPY_MAX_SECOND * v.inliers + COPY_SECOND_SLACK)
 
 
@@ -190,7 +198,8 @@ def describe(e: CopyEvidence | None) -> str:
         return "not tested"
     v = e.keypoints
     return (f"{v.inliers} inliers of {v.matches} matches{' (mirrored)' if e.mirrored else ''}, spread "
-            f"{v.spread:.2f}, covers {v.overlap:.2f} of the photo, shows {v.ref_overlap:.2f} of the reference, "
+            f"{v.spread:.2f}, covers {v.overlap:.2f} of the photo, shows {v.ref_sides[0]:.2f} x {v.ref_sides[1]:.2f} "
+            f"of the reference, "
             f"second group {v.second_inliers}, scale {v.scale:.2f}; pixels: {e.reproduced:.2f} of the reference "
             f"reproduced, {e.explained:.2f} of the photo explained")
 
@@ -256,6 +265,7 @@ class PhotoReuseMatcher:
             if query is None:
                 w, h = base.size
                 query = _view(self._verifier_(), base, min(4.0, (GREY_PIXELS / max(1, w * h)) ** 0.5))
+                query = replace(query, index=self._verifier_().photo_index(query.features))
             e = None
             for mirror in (c.mirror, not c.mirror):
                 ref = self._reference_view(c, mirror)
@@ -272,7 +282,7 @@ class PhotoReuseMatcher:
 
     def copy_test(self, ref: _View, query: _View, mirrored: bool = False) -> CopyEvidence:
         """Keypoint geometry (``KeypointVerifier.copy_of``) and, when it fits, the pixel check."""
-        v = self._verifier_().copy_of(ref.features, query.features)
+        v = self._verifier_().copy_of(ref.features, query.features, photo_index=query.index)
         e = CopyEvidence(v, mirrored=mirrored)
         if not e.geometry_ok():
             return e
