@@ -106,6 +106,8 @@ class KeypointVerifier:
         self.min_inliers = min_inliers
         self.ratio = ratio
         self.ransac_px = ransac_px
+        self.max_features = max_features
+        self.contrast_threshold = contrast_threshold
         self._sift = cv2.SIFT_create(nfeatures=max_features, contrastThreshold=contrast_threshold)
         self._matcher = cv2.BFMatcher(cv2.NORM_L2)
 
@@ -201,7 +203,8 @@ class KeypointVerifier:
 
     def copy_of(self, ref: Features, photo: Features, *, ratio: float | None = None, grid: int = 6,
                 min_cell_points: int = 3, max_angle: float = 30.0,
-                scale_range: tuple[float, float] = (0.05, 20.0), photo_index=None) -> CopyVerification:
+                scale_range: tuple[float, float] = (0.05, 20.0), photo_index=None,
+                ref_content: tuple[float, float, float, float] | None = None) -> CopyVerification:
         """Fit a similarity transform (``cv2.estimateAffinePartial2D``, RANSAC) to the keypoint
         matches of ``ref`` in ``photo`` and measure how well it explains the pair.
 
@@ -210,7 +213,9 @@ class KeypointVerifier:
         at least ``min_cell_points`` keypoints, the share that hold an inlier; the smaller of
         the two. ``second_inliers``: a second similarity fitted to the outliers (a part of the
         picture placed differently, e.g. another layout of the same artwork). Only measures;
-        ``photo_reuse`` decides. ``photo_index``: ``photo_index(photo)``, reused over many references."""
+        ``photo_reuse`` decides. ``photo_index``: ``photo_index(photo)``, reused over many references.
+        ``ref_content``: the part of ``ref`` that is picture (inside a uniform margin,
+        ``regions.uniform_border_box``); ``ref_sides`` are shares of it (default: all of ``ref``)."""
         cv2 = self.cv2
         if len(ref) < 4 or len(photo) < 4:
             return CopyVerification(0, 0)
@@ -245,8 +250,9 @@ class KeypointVerifier:
                                                     method=cv2.RANSAC, ransacReprojThreshold=px, maxIters=500)
             if M2 is not None and mask2 is not None:
                 second = len(_distinct(dst[out][mask2.ravel().astype(bool)]))
-        rw, rh = ref.size
-        sides = (float((box_r[2] - box_r[0]) / max(1, rw)), float((box_r[3] - box_r[1]) / max(1, rh)))
+        cx1, cy1, cx2, cy2 = ref_content if ref_content is not None else (0, 0, *ref.size)
+        sides = (float(max(0.0, min(box_r[2], cx2) - max(box_r[0], cx1)) / max(1, cx2 - cx1)),
+                 float(max(0.0, min(box_r[3], cy2) - max(box_r[1], cy1)) / max(1, cy2 - cy1)))
         return CopyVerification(inliers, len(good), spread, _box_area(box_p) / _box_area((0, 0, *photo.size)),
                                 _box_area(box_r) / _box_area((0, 0, *ref.size)), sides, second, scale, angle, M)
 

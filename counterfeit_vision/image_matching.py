@@ -29,6 +29,7 @@ Thresholds for the fusion: ``LOGO_REVIEW_THRESHOLD`` and
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -156,6 +157,7 @@ class ImageMatcher:
         self.min_score = min_score
         self._verifier = None
         self._kp_index, self._kp_state = None, None
+        self._kp_on_disk: tuple[Path, frozenset] | None = None  # (file, keys) last read or written
         self._ref_features: dict[str, object] = {}
         self.photo_reuse = PhotoReuseMatcher(index, reference_root=self.reference_root, verify=verify, k=k,
                                              max_hits=max_hits, min_score=min_score, embedder=embedder)
@@ -252,8 +254,8 @@ class ImageMatcher:
             self._verifier = KeypointVerifier()
         return self._verifier
 
-    def _features(self, path: str, box=None, max_side: int = 1024, views=()):
-        key = f"{path}|{box}|{max_side}|{views}"
+    def _features(self, path: str, box=None, max_side: int = 1024, views=(), min_side: int = 160):
+        key = f"{path}|{box}|{max_side}|{views}" + (f"|{min_side}" if min_side != 160 else "")
         if key not in self._ref_features:
             from counterfeit_vision.images import ImageError, load_rgb
 
@@ -261,7 +263,8 @@ class ImageMatcher:
                 img = load_rgb(self.reference_root / path)
                 if box:
                     img = img.crop(tuple(box))
-                self._ref_features[key] = self._verifier_().features(img, max_side=max_side, views=views)
+                self._ref_features[key] = self._verifier_().features(img, min_side=min_side, max_side=max_side,
+                                                                     views=views)
             except (ImageError, OSError) as exc:
                 log.warning("reference %s cannot be loaded for verification: %s", path, exc)
                 self._ref_features[key] = None
@@ -269,21 +272,92 @@ class ImageMatcher:
 
     def _logo_keypoints(self):
         """SIFT keypoints of every logo file in the index, in one searchable index
-        (``logo_keypoints.LogoKeypointIndex``); built on first use, rebuilt when the index changes."""
-        from counterfeit_vision.logo_keypoints import LOGO_VIEWS, LogoKeypointIndex
+        (``logo_keypoints.LogoKeypointIndex``); built on first use, rebuilt when the index changes.
+
+        The descriptors are saved beside the index (``logo_keypoints.LOGO_KEYPOINTS_FILE`` in the folder
+        it was loaded from or saved to: here when the index is as saved there, else by its next
+        ``save``) and reused per logo file, so only logo files that are new or changed since are
+        described; a file that is unreadable or made with other settings is ignored (and replaced)."""
+        from counterfeit_vision.logo_keypoints import (LOGO_MAX_SIDE, LOGO_MIN_SIDE, LOGO_VIEWS, LogoKeypointIndex,
+                                                       logo_feature_settings)
 
         state = (len(self.index), self.index._next_id)
-        if self._kp_index is None or self._kp_state != state:
-            items, seen = [], set()
-            for ref_id, e in sorted(self.index.entries.items()):
-                if e.kind != "logo" or e.augmentation or (e.path, e.box) in seen:
-                    continue  # augmented views share their file's keypoints
-                seen.add((e.path, e.box))
-                feats = self._features(e.path, e.box, views=LOGO_VIEWS)
-                if feats is not None:
-                    items.append((ref_id, e.brand_id, feats))
-            self._kp_index, self._kp_state = LogoKeypointIndex.from_features(items), state
-        return self._kp_index
+        if self._kp_index is not None and self._kp_state == state:
+            return self._kp_index
+        settings = logo_feature_settings(self._verifier_(), views=LOGO_VIEWS, min_side=LOGO_MIN_SIDE,
+                                         max_side=LOGO_MAX_SIDE)
+        file = self._kp_file()
+        if self._kp_index is not None and self._kp_index.settings == settings:
+            before = self._kp_index  # rebuilt in this process: what it had described
+        else:
+            before = self._read_logo_keypoints(file, settings)
+        known = before.files() if before is not None else {}
+        kp = LogoKeypointIndex()
+        kp.settings = settings
+        kp._ivf = before._ivf if before is not None else None  # used only for the very same descriptors
+        seen: set = set()
+        described = 0
+        for ref_id, e in sorted(self.index.entries.items()):
+            if e.kind != "logo" or e.augmentation or (e.path, e.box) in seen:
+                continue  # augmented views share their file's keypoints
+            seen.add((e.path, e.box))
+            key = self._logo_file_key(e.path, e.box)
+            if key is not None and key in known:
+                kp.add_file(ref_id, e.brand_id, key, known[key])
+                continue
+            feats = self._features(e.path, e.box, min_side=LOGO_MIN_SIDE, max_side=LOGO_MAX_SIDE, views=LOGO_VIEWS)
+            if feats is not None:
+                kp.add(ref_id, e.brand_id, feats, key=key or "")
+                described += 1
+        kp.index_state = state
+        self._kp_index, self._kp_state = kp, state
+        self.index.logo_keypoints = kp  # ReferenceIndex.save writes it beside the index
+        if described:
+            log.info("described %d logo files by keypoints (%d reused)", described, len(kp) - described)
+        # written only for the content saved in the folder (else ReferenceIndex.save writes it)
+        if (file is not None and getattr(self.index, "saved_state", None) == state
+                and self._kp_on_disk != (file, frozenset(kp.files()))):
+            if len(kp):
+                kp._search_index()  # about to be searched anyway; a trained IVF is saved with the descriptors
+            self._write_logo_keypoints(kp, file)
+        return kp
+
+    def _kp_file(self) -> Path | None:
+        """Where the index keeps its logo keypoints (None for an index never saved or loaded)."""
+        from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
+
+        folder = getattr(self.index, "folder", None)
+        return Path(folder) / LOGO_KEYPOINTS_FILE if folder is not None else None
+
+    def _logo_file_key(self, path: str, box) -> str | None:
+        """A logo file's identity for reusing saved keypoints: path, box, size and mtime
+        (so a replaced file is described again); None when the file cannot be read."""
+        try:
+            st = (self.reference_root / path).stat()
+        except OSError:
+            return None
+        return json.dumps([path, list(box) if box else None, st.st_size, st.st_mtime_ns])
+
+    def _read_logo_keypoints(self, file: Path | None, settings: dict):
+        from counterfeit_vision.logo_keypoints import LogoKeypointIndex, LogoKeypointsFileError
+
+        if file is None or not file.exists():
+            return None
+        try:
+            saved = LogoKeypointIndex.load(file, expect=settings)
+        except LogoKeypointsFileError as exc:
+            log.warning("%s; describing the logo files again", exc)
+            return None
+        self._kp_on_disk = (file, frozenset(saved.files()))
+        return saved
+
+    def _write_logo_keypoints(self, kp, file: Path) -> None:
+        try:
+            kp.save(file)
+        except (OSError, ValueError) as exc:  # e.g. a read-only index folder: they stay in memory
+            log.warning("logo keypoints not saved to %s: %s", file, exc)
+            return
+        self._kp_on_disk = (file, frozenset(kp.files()))
 
     def _verify_logos(self, img_i: int, img: Image.Image, hits: list[ImageHit], X: np.ndarray) -> list[ImageHit]:
         """Every brand whose logo file is found by keypoints gets a verified hit with the logo's outline

@@ -6,6 +6,8 @@ On disk an index is a folder::
       manifest.json          # embedder, dimension, metric, versions, id -> reference
       index-<digest>.faiss   # the FAISS index the manifest points to
       heads/                 # optional few-shot adaptation heads (see ``adaptation``)
+      logo_keypoints.npz     # optional: SIFT descriptors of the logo files (``logo_keypoints``),
+                             # a cache written by ``image_matching.ImageMatcher``, reused per logo file
 
 Exact by default: ``factory="auto"`` keeps a flat (exact) index until the
 index holds more than ``APPROX_MIN_VECTORS`` vectors, then rebuilds it as an
@@ -113,6 +115,9 @@ class ReferenceIndex:
         self._next_id = 0
         self.heads = None  # adaptation.BrandHeads trained on this index's brands, saved beside it
         self.reference_root: str | None = None  # catalogue root the entries' paths are relative to
+        self.folder: Path | None = None  # where it was last saved to or loaded from
+        self.saved_state: tuple[int, int] | None = None  # (len, next id) when saved to / loaded from ``folder``
+        self.logo_keypoints = None  # logo_keypoints.LogoKeypointIndex built by an ImageMatcher, saved beside it
         self._index = self._make(factory if factory != "auto" else "Flat")
 
     def _make(self, factory: str):
@@ -301,12 +306,26 @@ class ReferenceIndex:
             from counterfeit_vision.adaptation import HEADS_DIR
 
             self.heads.save(folder / HEADS_DIR)
+        self._save_logo_keypoints(folder)
         write_json_atomic(folder / MANIFEST_NAME, self.manifest(index_file))
+        self.folder, self.saved_state = folder, (len(self), self._next_id)
         for stale in folder.glob("index-*.faiss"):
             if stale.name != index_file:
                 stale.unlink(missing_ok=True)
         log.info("saved index with %d vectors to %s", len(self), folder)
         return folder / MANIFEST_NAME
+
+    def _save_logo_keypoints(self, folder: Path) -> None:
+        """Write the logo keypoints a matcher built for exactly this content (a cache: failures only warn)."""
+        kp = self.logo_keypoints
+        if kp is None or getattr(kp, "index_state", None) != (len(self), self._next_id):
+            return
+        from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
+
+        try:
+            kp.save(folder / LOGO_KEYPOINTS_FILE)
+        except (OSError, ValueError) as exc:
+            log.warning("logo keypoints not saved to %s: %s", folder, exc)
 
     @classmethod
     def load(cls, folder: str | Path, *, expect: EmbedderInfo | None = None) -> "ReferenceIndex":
@@ -333,6 +352,7 @@ class ReferenceIndex:
         self._configure(self._index)
         self.heads = None
         self.reference_root = manifest.get("reference_root")
+        self.logo_keypoints = None  # read lazily by ImageMatcher from folder / LOGO_KEYPOINTS_FILE
         if manifest.get("heads"):
             from counterfeit_vision.adaptation import BrandHeads, HeadsMismatchError
 
@@ -345,6 +365,7 @@ class ReferenceIndex:
         if self._index.ntotal != len(self.entries):
             raise IndexMismatchError(f"index at {folder} is inconsistent: {self._index.ntotal} vectors, "
                                      f"{len(self.entries)} manifest entries; rebuild it")
+        self.folder, self.saved_state = folder, (len(self), self._next_id)
         return self
 
 

@@ -23,20 +23,30 @@ ratio 0.85, 6 inliers) chosen on FlickrLogos-27 (``benchmarks/eval_logos.py``
 splits, seeds 0 and 1): this verifies 0.59 / 0.55 of the photos with a
 catalogue logo at 0 / 0.7% false alarms on photos without one, against 0.40
 for per-brand verification of the embedding's top candidates only.
+
+Describing a logo file (SIFT on the file and on its ``LOGO_VIEWS``) costs ~0.1 s,
+so the descriptors are kept beside the reference index (``LOGO_KEYPOINTS_FILE``,
+see ``LogoKeypointIndex.save``), keyed per logo file, with the settings that
+produced them: a file made with other settings is refused by ``load``.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from counterfeit_vision.geometry import Features, _sane_quad
+from counterfeit_vision._atomic import atomic_write
+from counterfeit_vision.geometry import Features, KeypointVerifier, _sane_quad
 from counterfeit_vision.regions import Box
 
-__all__ = ["APPROX_MIN_DESCRIPTORS", "LOGO_MIN_INLIERS", "LOGO_VIEWS", "LogoKeypointIndex", "LogoKeypointMatch", "root_sift"]
+__all__ = ["APPROX_MIN_DESCRIPTORS", "KEYPOINTS_FORMAT", "LOGO_KEYPOINTS_FILE", "LOGO_MAX_SIDE", "LOGO_MIN_INLIERS",
+           "LOGO_MIN_SIDE", "LOGO_VIEWS", "LogoKeypointIndex", "LogoKeypointMatch", "LogoKeypointsFileError",
+           "logo_feature_settings", "root_sift"]
 
 # below this many descriptors the search is exact (a few ms per photo); above, IVF
 APPROX_MIN_DESCRIPTORS = 50_000
@@ -48,6 +58,31 @@ LOGO_MIN_INLIERS = 6
 # verify 0.654 of the photos with a catalogue logo instead of 0.590, at 0 false alarms;
 # the four tilt-2 views alone reach 0.61.
 LOGO_VIEWS: tuple[tuple[float, float], ...] = tuple((t, d) for t in (2 ** 0.5, 2.0) for d in (0, 45, 90, 135))
+# logo files are described at this size (short side upsampled to at least, long side at most)
+LOGO_MIN_SIDE, LOGO_MAX_SIDE = 160, 1024
+
+# the saved keypoints, beside the reference index's manifest
+LOGO_KEYPOINTS_FILE = "logo_keypoints.npz"
+KEYPOINTS_FORMAT = 1
+_ARRAYS = ("ref_ids", "brand_ids", "sizes", "keys", "offsets", "descriptors", "points", "empty_keys")
+
+
+class LogoKeypointsFileError(RuntimeError):
+    """A saved keypoint file is unreadable, inconsistent or made with other feature settings."""
+
+
+def logo_feature_settings(verifier: KeypointVerifier | None = None, *,
+                          views: Sequence[tuple[float, float]] | None = None,
+                          min_side: int = LOGO_MIN_SIDE, max_side: int = LOGO_MAX_SIDE) -> dict:
+    """Everything that changes a logo file's descriptors; saved keypoints are used only when
+    these are equal (``views`` defaults to ``LOGO_VIEWS``)."""
+    import cv2
+
+    verifier = verifier if verifier is not None else KeypointVerifier()
+    views = LOGO_VIEWS if views is None else views
+    return {"descriptor": "sift-uint8", "views": [[float(t), float(d)] for t, d in views],
+            "min_side": int(min_side), "max_side": int(max_side), "max_features": int(verifier.max_features),
+            "contrast_threshold": float(verifier.contrast_threshold), "opencv": cv2.__version__}
 
 
 @dataclass(frozen=True)
@@ -83,6 +118,11 @@ class LogoKeypointIndex:
         self._refs: list[tuple[int, str, tuple[int, int]]] = []  # (ref_id, brand_id, logo size)
         self._desc: list[np.ndarray] = []
         self._pts: list[np.ndarray] = []
+        self._keys: list[str] = []   # per logo file: its key ("" = not to be reused), see ``files``
+        self._empty: list[str] = []  # keys of files described without any keypoint
+        self.settings: dict | None = None  # ``logo_feature_settings`` of the descriptors, saved with them
+        self._ivf: tuple[str, np.ndarray] | None = None  # (digest of the descriptors, trained IVF centroids)
+        self.index_state = None  # set by ImageMatcher: the ReferenceIndex content it describes
         self._faiss = None
 
     def __len__(self) -> int:
@@ -93,15 +133,110 @@ class LogoKeypointIndex:
     def n_descriptors(self) -> int:
         return int(sum(len(d) for d in self._desc))
 
-    def add(self, ref_id: int, brand_id: str, features: Features) -> None:
-        """Describe one logo file (its keypoints in the logo's own pixels)."""
+    def add(self, ref_id: int, brand_id: str, features: Features, *, key: str = "") -> None:
+        """Describe one logo file (its keypoints in the logo's own pixels).
+
+        ``key`` names the file's content (e.g. path, box, size and mtime) so that a
+        saved index can hand the descriptors back for reuse (``files``)."""
         if len(features) == 0:
+            if key:
+                self._empty.append(key)
             return
-        self._refs.append((int(ref_id), brand_id, tuple(features.size)))
         # OpenCV's SIFT descriptors are integers 0..255 stored as floats: uint8 loses nothing
-        self._desc.append(np.asarray(features.descriptors, np.float32).round().clip(0, 255).astype(np.uint8))
-        self._pts.append(np.asarray(features.points, np.float32).reshape(-1, 2))
+        desc = np.asarray(features.descriptors, np.float32).round().clip(0, 255).astype(np.uint8)
+        self._add_arrays(ref_id, brand_id, tuple(features.size), desc, features.points, key)
+
+    def _add_arrays(self, ref_id: int, brand_id: str, size: tuple[int, int], desc: np.ndarray, pts: np.ndarray,
+                    key: str = "") -> None:
+        self._refs.append((int(ref_id), brand_id, (int(size[0]), int(size[1]))))
+        self._desc.append(np.asarray(desc, np.uint8).reshape(-1, 128))
+        self._pts.append(np.asarray(pts, np.float32).reshape(-1, 2))
+        self._keys.append(key)
         self._faiss = None
+
+    def files(self) -> dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray] | None]:
+        """Per keyed logo file: (logo size, uint8 descriptors, points), or None when the file
+        has no keypoint. What ``add_file`` takes back, e.g. after ``load``."""
+        out: dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray] | None] = dict.fromkeys(self._empty)
+        for key, (_, _, size), desc, pts in zip(self._keys, self._refs, self._desc, self._pts):
+            if key:
+                out[key] = (size, desc, pts)
+        return out
+
+    def add_file(self, ref_id: int, brand_id: str, key: str,
+                 described: tuple[tuple[int, int], np.ndarray, np.ndarray] | None) -> None:
+        """Add a logo file already described (a value of ``files``) under a (new) ref_id and brand."""
+        if described is None:
+            self._empty.append(key)
+        else:
+            self._add_arrays(ref_id, brand_id, *described, key=key)
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> Path:
+        """Write every logo file's descriptors, its key and the ``settings`` to one .npz, atomically."""
+        path = Path(path)
+        sizes = np.array([size for _, _, size in self._refs], np.int64).reshape(-1, 2)
+        arrays = {
+            "ref_ids": np.array([r for r, _, _ in self._refs], np.int64),
+            "brand_ids": np.array([b for _, b, _ in self._refs], dtype=str),
+            "sizes": sizes,
+            "keys": np.array(self._keys, dtype=str),
+            "offsets": np.concatenate([[0], np.cumsum([len(d) for d in self._desc], dtype=np.int64)]).astype(np.int64),
+            "descriptors": np.vstack(self._desc) if self._desc else np.zeros((0, 128), np.uint8),
+            "points": np.vstack(self._pts) if self._pts else np.zeros((0, 2), np.float32),
+            "empty_keys": np.array(self._empty, dtype=str),
+        }
+        if self._ivf is not None:  # the trained approximate search, reused for the same descriptors
+            arrays["ivf_centroids"] = self._ivf[1]
+        meta = {"format_version": KEYPOINTS_FORMAT, "settings": self.settings,
+                "ivf_digest": self._ivf[0] if self._ivf is not None else None,
+                "search": {"ratio": self.ratio, "k": self.k, "min_inliers": self.min_inliers,
+                           "ransac_px": self.ransac_px, "nprobe": self.nprobe}}
+        with atomic_write(path, "wb") as f:
+            np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, *, expect: dict | None = None) -> "LogoKeypointIndex":
+        """Read a ``save``d index; with ``expect`` (``logo_feature_settings``), refuse one whose
+        descriptors were made with other settings. Raises ``LogoKeypointsFileError`` for a file
+        that is unreadable, inconsistent or mismatched (never returns partial data)."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"][()]))
+                a = {name: z[name] for name in _ARRAYS}  # zip CRCs are checked as each array is read
+                centroids = z["ivf_centroids"] if "ivf_centroids" in z.files else None
+        except Exception as exc:  # noqa: BLE001 - any damage means "not usable"
+            raise LogoKeypointsFileError(f"logo keypoints {path} are unreadable ({type(exc).__name__}: {exc})") from exc
+        if not isinstance(meta, dict) or meta.get("format_version") != KEYPOINTS_FORMAT:
+            found = meta.get("format_version") if isinstance(meta, dict) else None
+            raise LogoKeypointsFileError(f"logo keypoints {path} have format {found}, this library reads {KEYPOINTS_FORMAT}")
+        if expect is not None and meta.get("settings") != expect:
+            raise LogoKeypointsFileError(f"logo keypoints {path} were made with other settings "
+                                         f"({meta.get('settings')}, expected {expect})")
+        n, off, desc, pts = len(a["ref_ids"]), a["offsets"], a["descriptors"], a["points"]
+        ok = (a["ref_ids"].ndim == 1 and a["brand_ids"].shape == (n,) and a["keys"].shape == (n,)
+              and a["sizes"].shape == (n, 2) and off.shape == (n + 1,) and a["empty_keys"].ndim == 1
+              and desc.dtype == np.uint8 and desc.ndim == 2 and desc.shape[1] == 128
+              and pts.dtype == np.float32 and pts.shape == (len(desc), 2)
+              and (n == 0 or (off[0] == 0 and off[-1] == len(desc) and bool(np.all(np.diff(off) > 0)))))
+        if not ok or (n == 0 and len(desc)):
+            raise LogoKeypointsFileError(f"logo keypoints {path} are inconsistent (array shapes do not agree)")
+        try:
+            self = cls(**meta.get("search", {}))
+        except TypeError as exc:
+            raise LogoKeypointsFileError(f"logo keypoints {path} have unknown search settings: {exc}") from exc
+        self.settings = meta.get("settings")
+        for i in range(n):
+            lo, hi = int(off[i]), int(off[i + 1])
+            self._add_arrays(int(a["ref_ids"][i]), str(a["brand_ids"][i]), tuple(int(v) for v in a["sizes"][i]),
+                             desc[lo:hi], pts[lo:hi], str(a["keys"][i]))
+        self._empty = [str(k) for k in a["empty_keys"]]
+        if centroids is not None and isinstance(meta.get("ivf_digest"), str) and centroids.dtype == np.float32 \
+                and centroids.ndim == 2:
+            self._ivf = (meta["ivf_digest"], centroids)
+        return self
 
     # ------------------------------------------------------------------ search
     def _search_index(self):
@@ -118,8 +253,16 @@ class LogoKeypointIndex:
                 index = faiss.IndexFlatL2(D.shape[1])
             else:
                 nlist = int(2 ** round(np.log2(np.sqrt(len(D)))))
-                index = faiss.IndexIVFFlat(faiss.IndexFlatL2(D.shape[1]), D.shape[1], nlist)
-                index.train(D)
+                digest = _digest(self._desc)
+                quantizer = faiss.IndexFlatL2(D.shape[1])
+                if self._ivf is not None and self._ivf[0] == digest and self._ivf[1].shape == (nlist, D.shape[1]):
+                    quantizer.add(self._ivf[1])  # trained before on exactly these descriptors (k-means: seconds)
+                    index = faiss.IndexIVFFlat(quantizer, D.shape[1], nlist)
+                else:
+                    index = faiss.IndexIVFFlat(quantizer, D.shape[1], nlist)
+                    index.train(D)
+                    self._ivf = (digest, faiss.rev_swig_ptr(quantizer.get_xb(), nlist * D.shape[1])
+                                 .reshape(nlist, D.shape[1]).copy())
                 index.nprobe = self.nprobe
             index.add(D)
             self._faiss = index
@@ -194,6 +337,16 @@ def root_sift(descriptors: np.ndarray) -> np.ndarray:
     better: on FlickrLogos-27 it verifies 3-4 more photos in 100 at the same false alarms."""
     x = np.asarray(descriptors, np.float32)
     return np.sqrt(x / np.maximum(x.sum(axis=1, keepdims=True), 1e-6)) * 100.0  # x100: distances of SIFT's scale
+
+
+def _digest(descriptors: Sequence[np.ndarray]) -> str:
+    import hashlib
+
+    h = hashlib.sha1()
+    for d in descriptors:
+        h.update(np.int64(len(d)).tobytes())
+        h.update(np.ascontiguousarray(d).data)
+    return h.hexdigest()
 
 
 def _distinct(points: np.ndarray) -> int:

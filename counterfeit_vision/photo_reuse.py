@@ -19,7 +19,8 @@ perceptual hash only *propose* reference photos; keypoints *decide*:
    - at least ``COPY_MIN_INLIERS`` inliers;
    - the transformed reference covers ``COPY_MIN_OVERLAP`` of the photo (the photo *is*
      the reference, or a crop of it) and the photo shows at least ``COPY_MIN_REF_SIDE`` of
-     the reference's width and of its height (less is an element of it, such as its logo);
+     the reference's width and of its height, inside its uniform margin (less is an element
+     of it, such as its logo);
    - inliers in ``COPY_MIN_SPREAD`` of the overlap's textured grid cells, in both
      images (a different photo of the same logo matches on the logo only);
    - no second, differently placed group of matches larger than
@@ -64,7 +65,7 @@ from PIL import Image, ImageOps
 from counterfeit_vision.geometry import CopyVerification, Features, KeypointVerifier, structure_agreement
 from counterfeit_vision.index import ReferenceIndex
 from counterfeit_vision.near_duplicate import PhashTable, embedding_score, hash_score, phash
-from counterfeit_vision.regions import Box, trim_uniform_border
+from counterfeit_vision.regions import Box, trim_uniform_border, uniform_border_box
 
 __all__ = ["COPY_MIN_INLIERS", "EXACT_HASH_BITS", "PHOTO_REVIEW_THRESHOLD", "Candidate", "CopyEvidence",
            "PhotoMatch", "PhotoReuseMatcher", "copy_score", "is_copy"]
@@ -113,6 +114,7 @@ class _View:
     grey: np.ndarray
     grey_scale: tuple[float, float]  # grey pixels per image pixel (x, y)
     index: object = None             # KeypointVerifier.photo_index (listing photos)
+    content: Box | None = None       # regions.uniform_border_box (references)
 
 
 def _view(verifier: KeypointVerifier, img: Image.Image, grey_scale: float, *, compact: bool = False) -> _View:
@@ -282,7 +284,7 @@ class PhotoReuseMatcher:
 
     def copy_test(self, ref: _View, query: _View, mirrored: bool = False) -> CopyEvidence:
         """Keypoint geometry (``KeypointVerifier.copy_of``) and, when it fits, the pixel check."""
-        v = self._verifier_().copy_of(ref.features, query.features, photo_index=query.index)
+        v = self._verifier_().copy_of(ref.features, query.features, photo_index=query.index, ref_content=ref.content)
         e = CopyEvidence(v, mirrored=mirrored)
         if not e.geometry_ok():
             return e
@@ -368,6 +370,9 @@ class PhotoReuseMatcher:
             if mirror:
                 img = ImageOps.mirror(img)
             view = _view(self._verifier_(), img, min(1.0, GREY_MAX_SIDE / max(img.size)), compact=True)
+            # "shows half the reference" is measured on its picture, not on a white margin that
+            # the listing photo's border trim removes (up to 60% of a side)
+            view = replace(view, content=uniform_border_box(img))
         except (ImageError, OSError) as exc:
             log.warning("reference %s cannot be loaded for the copy test: %s", c.path, exc)
         self._ref_views[key] = view

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["Box", "DEFAULT_SCALES", "clamp_box", "expand_box", "iou", "propose_regions", "tile_boxes",
-           "trim_uniform_border"]
+           "trim_uniform_border", "uniform_border_box"]
 
 Box = tuple[int, int, int, int]  # x1, y1, x2, y2 in pixels
 
@@ -99,12 +99,13 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def trim_uniform_border(img: Image.Image, *, tol: int = 12, max_frac: float = 0.3) -> Image.Image:
-    """Cut away a near-uniform border (frames, letterboxing) of up to ``max_frac`` per side."""
+def uniform_border_box(img: Image.Image, *, tol: int = 12, max_frac: float = 0.3) -> Box:
+    """The picture inside a near-uniform border (frames, letterboxing, white margins) of up to
+    ``max_frac`` per side, as (left, top, right, bottom); the whole image when there is none."""
     a = np.asarray(img.convert("RGB"), dtype=np.int16)
     h, w = a.shape[:2]
     if h < 8 or w < 8:
-        return img
+        return 0, 0, w, h
 
     def uniform(line: np.ndarray, ref: np.ndarray) -> bool:
         return bool(np.abs(line - ref).max() <= tol)
@@ -122,9 +123,15 @@ def trim_uniform_border(img: Image.Image, *, tol: int = 12, max_frac: float = 0.
     corner = a[bottom - 1, w - 1]
     while w - right < int(w * max_frac) and uniform(a[top:bottom, right - 1], corner):
         right -= 1
-    if (top, bottom, left, right) == (0, h, 0, w) or bottom - top < 8 or right - left < 8:
-        return img
-    return img.crop((left, top, right, bottom))
+    if bottom - top < 8 or right - left < 8:
+        return 0, 0, w, h
+    return left, top, right, bottom
+
+
+def trim_uniform_border(img: Image.Image, *, tol: int = 12, max_frac: float = 0.3) -> Image.Image:
+    """Cut away a near-uniform border (``uniform_border_box``)."""
+    box = uniform_border_box(img, tol=tol, max_frac=max_frac)
+    return img if box == (0, 0, *img.size) else img.crop(box)
 
 
 # ---------------------------------------------------------------- embedding regions

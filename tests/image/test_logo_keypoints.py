@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from counterfeit_vision.geometry import KeypointVerifier
@@ -112,3 +113,224 @@ def test_slanted_logo_needs_the_simulated_views():
         return found.get("b102", 0)
 
     assert inliers(LOGO_VIEWS) >= max(LOGO_MIN_INLIERS, 2 * inliers(()))
+
+
+# ------------------------------------------------------------------ persistence
+def _match_summary(found):
+    return [(m.brand_id, m.ref_id, m.inliers, m.box, np.round(m.quad, 3).tolist()) for m in found]
+
+
+def test_save_load_round_trip_gives_identical_matches(tmp_path):
+    from counterfeit_vision.logo_keypoints import LogoKeypointsFileError, logo_feature_settings
+
+    ver = KeypointVerifier()
+    items = [(10 * (i + 1), f"b{s}", ver.features(make_logo(s), views=LOGO_VIEWS))
+             for i, s in enumerate((101, 102, 103))]
+    kp = LogoKeypointIndex(ratio=0.8, min_inliers=7)
+    for ref_id, brand, f in items:
+        kp.add(ref_id, brand, f, key=f"file{ref_id}")
+    kp.add(99, "b104", ver.features(Image.new("RGB", (200, 100), (255, 255, 255))), key="blank")  # no keypoint
+    kp.settings = logo_feature_settings(ver)
+    path = kp.save(tmp_path / "kp.npz")
+    loaded = LogoKeypointIndex.load(path, expect=logo_feature_settings(ver))
+    assert (loaded.ratio, loaded.min_inliers) == (0.8, 7) and loaded.settings == kp.settings
+    assert loaded._refs == kp._refs and loaded.files().keys() == {"file10", "file20", "file30", "blank"}
+    assert loaded.files()["blank"] is None
+    for a, b in zip(loaded._desc + loaded._pts, kp._desc + kp._pts):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    photos = [paste(make_photo(3, (480, 360)), make_logo(102), (250, 180), 0.9),
+              paste(make_photo(4, (640, 480)), make_logo(101).rotate(15, expand=True), (60, 40), 1.2)]
+    for photo in photos:
+        feats = ver.features(photo, min_side=600, max_side=1280)
+        found = kp.match(feats)
+        assert found and _match_summary(loaded.match(feats)) == _match_summary(found)
+    with pytest.raises(LogoKeypointsFileError, match="other settings"):
+        LogoKeypointIndex.load(path, expect=logo_feature_settings(ver, views=LOGO_VIEWS[:4]))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "shapes"])
+def test_damaged_file_is_refused(tmp_path, damage):
+    from counterfeit_vision.logo_keypoints import LogoKeypointsFileError
+
+    ver = KeypointVerifier()
+    kp = LogoKeypointIndex()
+    kp.add(1, "b", ver.features(make_logo(5)), key="k1")
+    kp.add(2, "c", ver.features(make_logo(6)), key="k2")
+    path = kp.save(tmp_path / "kp.npz")
+    data = bytearray(path.read_bytes())
+    if damage == "garbage":
+        data = bytearray(b"not a zip at all" * 10)
+    elif damage == "truncated":
+        data = data[: len(data) // 2]
+    elif damage == "flipped":  # inside the descriptors: only the zip CRC notices
+        mid = data.find(b"descriptors.npy") + 400
+        data[mid] ^= 0xFF
+    path.write_bytes(bytes(data))
+    if damage == "shapes":
+        arrays = dict(np.load(path))
+        arrays["offsets"] = arrays["offsets"][:-1]
+        np.savez(path, **arrays)
+    with pytest.raises(LogoKeypointsFileError):
+        LogoKeypointIndex.load(path)
+
+
+# ------------------------------------------------------- persistence in ImageMatcher
+@pytest.fixture()
+def count_logo_descriptions(monkeypatch):
+    """Counts logo files described by SIFT (the calls with simulated views)."""
+    calls: list[tuple[int, int]] = []
+    features = KeypointVerifier.features
+
+    def counting(self, img, **kwargs):
+        if kwargs.get("views"):
+            calls.append(img.size)
+        return features(self, img, **kwargs)
+
+    monkeypatch.setattr(KeypointVerifier, "features", counting)
+    return calls
+
+
+def _matcher(embedder, index):
+    from counterfeit_vision.image_matching import ImageMatcher
+
+    return ImageMatcher(embedder, index, photo_matching=False)
+
+
+def _verified(hits):
+    return [(h.brand_id, h.ref_id, h.inliers, h.box) for hs in hits for h in hs if h.verified]
+
+
+def _logo_paths(kp):
+    import json
+
+    return {json.loads(key)[0] for key in kp.files()}
+
+
+def test_matcher_saves_keypoints_beside_the_index_and_reuses_them(tiny_embedder, synthetic_catalog, tmp_path,
+                                                                   count_logo_descriptions):
+    from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
+    from counterfeit_vision.onboarding import build_index
+
+    index = build_index(synthetic_catalog, tiny_embedder, adapt=False)
+    index.save(tmp_path / "ix")
+    assert not (tmp_path / "ix" / LOGO_KEYPOINTS_FILE).exists()  # no matcher has described the logos yet
+    photos = [paste(make_photo(99, (640, 480)), make_logo(101), (420, 300), 1.0),
+              paste(make_photo(98, (640, 480)), make_logo(102), (60, 80), 1.3)]
+    fresh = _verified(_matcher(tiny_embedder, index).match(photos))
+    assert len(count_logo_descriptions) == 6 and {b for b, *_ in fresh} == {"brand1", "brand2"}
+    assert (tmp_path / "ix" / LOGO_KEYPOINTS_FILE).exists()
+
+    count_logo_descriptions.clear()
+    m = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))
+    assert _verified(m.match(photos)) == fresh
+    assert count_logo_descriptions == []  # every logo file came from the saved keypoints
+    assert len(m._logo_keypoints()) == 6
+
+
+def test_damaged_or_mismatched_keypoint_file_is_ignored_and_rewritten(tiny_embedder, synthetic_catalog, tmp_path,
+                                                                     count_logo_descriptions, monkeypatch, caplog):
+    from counterfeit_vision import logo_keypoints
+    from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
+    from counterfeit_vision.onboarding import build_index
+
+    index = build_index(synthetic_catalog, tiny_embedder, adapt=False)
+    index.save(tmp_path / "ix")
+    photos = [paste(make_photo(99, (640, 480)), make_logo(101), (420, 300), 1.0)]
+    fresh = _verified(_matcher(tiny_embedder, index).match(photos))
+    assert fresh
+    file = tmp_path / "ix" / LOGO_KEYPOINTS_FILE
+    file.write_bytes(file.read_bytes()[:-200])  # damaged
+
+    count_logo_descriptions.clear()
+    with caplog.at_level("WARNING"):
+        m = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))
+        assert _verified(m.match(photos)) == fresh
+    assert "unreadable" in caplog.text and len(count_logo_descriptions) == 6
+    assert len(LogoKeypointIndex.load(file)) == 6  # rewritten whole
+
+    # another setting of the logo views: the saved descriptors are not used
+    monkeypatch.setattr(logo_keypoints, "LOGO_VIEWS", LOGO_VIEWS[:2])
+    count_logo_descriptions.clear()
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        kp = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))._logo_keypoints()
+    assert "other settings" in caplog.text and len(count_logo_descriptions) == 6
+    assert kp.settings["views"] == [list(v) for v in LOGO_VIEWS[:2]]
+    assert LogoKeypointIndex.load(file).settings["views"] == [list(v) for v in LOGO_VIEWS[:2]]
+
+
+def test_only_new_or_changed_logo_files_are_described(tiny_embedder, synthetic_catalog, tmp_path,
+                                                      count_logo_descriptions):
+    import os
+
+    from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
+    from counterfeit_vision.onboarding import add_brand, build_index, remove_brand
+
+    brands = list(synthetic_catalog)
+    index = build_index(synthetic_catalog.without_brand("brand2"), tiny_embedder, adapt=False)
+    index.save(tmp_path / "ix")
+    _matcher(tiny_embedder, index)._logo_keypoints()
+    assert len(count_logo_descriptions) == 4
+
+    # a process adds brand2 and saves; the next one describes brand2's two logo files only
+    loaded = ReferenceIndex.load(tmp_path / "ix")
+    add_brand(loaded, brands[2], tiny_embedder, root=synthetic_catalog.root, adapt=False)
+    loaded.save(tmp_path / "ix")
+    count_logo_descriptions.clear()
+    m = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))
+    kp = m._logo_keypoints()
+    assert len(count_logo_descriptions) == 2 and len(kp) == 6
+    photo = paste(make_photo(97, (640, 480)), make_logo(102), (300, 200), 1.0)
+    assert "brand2" in {b for b, *_ in _verified(m.match([photo]))}
+    assert len(LogoKeypointIndex.load(tmp_path / "ix" / LOGO_KEYPOINTS_FILE)) == 6
+
+    # removing a brand describes nothing and drops its descriptors: in memory at once, on disk when
+    # the index is saved (until then the file keeps matching the saved manifest)
+    count_logo_descriptions.clear()
+    loaded = ReferenceIndex.load(tmp_path / "ix")
+    remove_brand(loaded, "brand0")
+    kp = _matcher(tiny_embedder, loaded)._logo_keypoints()
+    assert count_logo_descriptions == [] and len(kp) == 4
+    assert {b for _, b, _ in kp._refs} == {"brand1", "brand2"}
+    assert all(loaded.entries[r].brand_id == b for r, b, _ in kp._refs)
+    on_disk = lambda: _logo_paths(LogoKeypointIndex.load(tmp_path / "ix" / LOGO_KEYPOINTS_FILE))  # noqa: E731
+    assert any(p.startswith("brand0/") for p in on_disk())
+    loaded.save(tmp_path / "ix")
+    assert len(on_disk()) == 4 and not any(p.startswith("brand0/") for p in on_disk())
+
+    # a logo file replaced on disk is described again, the others are reused
+    logo = synthetic_catalog.root / "brand1" / "logos" / "logo_0.png"
+    make_logo(555).save(logo)
+    st = logo.stat()
+    os.utime(logo, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    count_logo_descriptions.clear()
+    _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))._logo_keypoints()
+    assert len(count_logo_descriptions) == 1
+
+
+def test_trained_approximate_search_is_saved_and_reused_only_for_the_same_descriptors(tmp_path, monkeypatch):
+    import faiss
+
+    from counterfeit_vision import logo_keypoints
+
+    monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
+    ver = KeypointVerifier()
+    kp = _index(ver)
+    photo = ver.features(paste(make_photo(3, (480, 360)), make_logo(103), (60, 50), 1.0), min_side=600, max_side=1280)
+    found = _match_summary(kp.match(photo))
+    assert found and found[0][0] == "b103" and isinstance(kp._faiss, faiss.IndexIVFFlat)
+    loaded = LogoKeypointIndex.load(kp.save(tmp_path / "kp.npz"))
+
+    def no_training(self, x):
+        raise AssertionError("k-means trained again")
+
+    monkeypatch.setattr(faiss.IndexIVFFlat, "train", no_training)
+    assert _match_summary(loaded.match(photo)) == found  # the saved centroids, not a new k-means
+    quantizer = faiss.downcast_index(loaded._faiss.quantizer)
+    np.testing.assert_array_equal(faiss.rev_swig_ptr(quantizer.get_xb(), kp._ivf[1].size), kp._ivf[1].ravel())
+    loaded.add(40, "b104", ver.features(make_logo(104)))  # other descriptors: the centroids do not apply
+    with pytest.raises(AssertionError, match="trained again"):
+        loaded.match(photo)

@@ -90,6 +90,30 @@ def test_copy_test_accepts_transformed_copies(matcher_parts):
     assert is_copy(_copy(ver, ImageOps.mirror(ref), ImageOps.mirror(ref)))
 
 
+
+def test_reference_margin_is_not_counted_as_picture(matcher_parts, tmp_path):
+    """An official photo on a wide white canvas, reused as a 60% crop of the picture: the
+    crop shows 0.6 of the picture's width but only 0.36 of the canvas's."""
+    from collections import OrderedDict
+    from dataclasses import replace
+
+    ver = matcher_parts
+    scene = make_scene(8, logo_seed=9)  # 480 x 360
+    canvas = Image.new("RGB", (800, 520), (255, 255, 255))
+    canvas.paste(scene, (160, 80))
+    canvas.save(tmp_path / "ref.png")
+    m = PhotoReuseMatcher.__new__(PhotoReuseMatcher)
+    m._verifier, m.reference_root, m._ref_views, m.cache_size = ver, tmp_path, OrderedDict(), 4
+    ref = m._reference_view(Candidate(1, "b", "ref.png", None, 0.9), False)
+    assert ref.content == (160, 80, 640, 440)
+    photo = _view(ver, crop(scene, 0.6), 1.0)
+    e = m.copy_test(ref, photo)
+    assert is_copy(e), e
+    assert 0.55 <= min(e.keypoints.ref_sides) <= 0.65
+    # measured on the whole canvas the same crop is "a part of the reference" (like its logo)
+    whole = m.copy_test(replace(ref, content=None), photo)
+    assert min(whole.keypoints.ref_sides) < 0.5 and not is_copy(whole)
+
 def test_same_logo_on_another_photo_is_not_a_copy(matcher_parts):
     ver = matcher_parts
     ref = make_scene(3, logo_seed=7)
