@@ -173,7 +173,7 @@ class KeypointVerifier:
             return Verification(0, len(good), None, None, False)
         # count inliers by distinct photo points (many-to-one matches do not count twice)
         inl = mask.ravel().astype(bool)
-        inliers = len({tuple(np.round(p, 1)) for p in dst.reshape(-1, 2)[inl]})
+        inliers = len(_distinct(dst.reshape(-1, 2)[inl]))
         coverage = _bbox_frac(dst.reshape(-1, 2)[inl], photo.size)
         ref_coverage = _bbox_frac(src.reshape(-1, 2)[inl], ref.size)
         w, h = ref.size
@@ -187,19 +187,6 @@ class KeypointVerifier:
         ok = sane and inliers >= self.min_inliers
         return Verification(inliers, len(good), box if sane else None, quad if sane else None, ok,
                             coverage, ref_coverage)
-
-    def same_photo(self, ref: Features, photo: Features, *, min_inliers: int = 25, min_coverage: float = 0.15,
-                   min_fraction: float = 0.25) -> Verification:
-        """Is ``photo`` a (cropped, resized, recoloured, overlaid) copy of ``ref``?
-
-        Needs many inliers, spread over a good part of both images, and a good share
-        of all keypoints: two different photos of the same logo artwork match on the
-        logo but not on the rest of the picture."""
-        v = self.verify(ref, photo)
-        fraction = v.inliers / max(1, min(len(ref), len(photo)))
-        ok = (v.inliers >= min_inliers and v.coverage >= min_coverage and v.ref_coverage >= min_coverage
-              and fraction >= min_fraction and v.box is not None)
-        return Verification(v.inliers, v.matches, v.box, v.quad, ok, v.coverage, v.ref_coverage)
 
     def copy_of(self, ref: Features, photo: Features, *, ratio: float | None = None, grid: int = 6,
                 min_cell_points: int = 3, max_angle: float = 30.0,
@@ -289,16 +276,6 @@ class KeypointVerifier:
                 if m.trainIdx not in best or m.distance < best[m.trainIdx][0]:
                     best[m.trainIdx] = (m.distance, m.queryIdx)
         return [(qi, ti) for ti, (_, qi) in sorted(best.items())]
-
-    def verify_any(self, refs: Sequence[Features], photo: Features, *,
-                   offset: tuple[int, int] = (0, 0)) -> tuple[int, Verification]:
-        """Best of several references; returns (position in ``refs``, verification)."""
-        best, best_i = Verification(0, 0, None, None, False), -1
-        for i, ref in enumerate(refs):
-            v = self.verify(ref, photo, offset=offset)
-            if (v.ok, v.inliers) > (best.ok, best.inliers):
-                best, best_i = v, i
-        return best_i, best
 
 
 def structure_agreement(ref: np.ndarray, photo: np.ndarray, M: np.ndarray, *, window: int = 9,

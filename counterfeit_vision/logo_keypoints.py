@@ -42,7 +42,7 @@ from typing import Sequence
 import numpy as np
 
 from counterfeit_vision._atomic import atomic_write
-from counterfeit_vision.geometry import Features, KeypointVerifier, _sane_quad
+from counterfeit_vision.geometry import Features, KeypointVerifier, _distinct, _sane_quad
 from counterfeit_vision.regions import Box
 
 __all__ = ["APPROX_MIN_DESCRIPTORS", "KEYPOINTS_FORMAT", "LOGO_KEYPOINTS_FILE", "LOGO_MAX_SIDE", "LOGO_MIN_INLIERS",
@@ -311,7 +311,7 @@ class LogoKeypointIndex:
             if H is None or mask is None:
                 continue
             inl = mask.ravel().astype(bool)
-            inliers = min(_distinct(dst.reshape(-1, 2)[inl]), _distinct(src.reshape(-1, 2)[inl]))
+            inliers = min(len(_distinct(dst.reshape(-1, 2)[inl])), len(_distinct(src.reshape(-1, 2)[inl])))
             if inliers < self.min_inliers or (brand_id in best and best[brand_id].inliers >= inliers):
                 continue
             corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32).reshape(-1, 1, 2)
@@ -349,6 +349,3 @@ def _digest(descriptors: Sequence[np.ndarray]) -> str:
         h.update(np.ascontiguousarray(d).data)
     return h.hexdigest()
 
-
-def _distinct(points: np.ndarray) -> int:
-    return len({(round(float(x), 1), round(float(y), 1)) for x, y in points})
