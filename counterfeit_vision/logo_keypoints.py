@@ -294,6 +294,14 @@ class LogoKeypointIndex:
                     out[logo].append((q, int(row[j])))
         return out
 
+    def votes(self, photo: Features) -> list[tuple[int, str, int]]:
+        """(ref_id, brand_id, correspondences) per described file, most first: which files share
+        many distinctive keypoints with ``photo``, before any geometry (a cheap proposal)."""
+        if not self._refs or len(photo) < 1:
+            return []
+        out = [(self._refs[f][0], self._refs[f][1], len(pairs)) for f, pairs in self._correspondences(photo).items()]
+        return sorted(out, key=lambda v: (-v[2], v[0]))
+
     def match(self, photo: Features) -> list[LogoKeypointMatch]:
         """The best verified logo file per brand found in ``photo``, most inliers first."""
         import cv2
