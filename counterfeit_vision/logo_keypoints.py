@@ -107,15 +107,19 @@ class LogoKeypointIndex:
         min_inliers: RANSAC inliers for a verified logo.
         ransac_px: RANSAC reprojection tolerance in photo pixels.
         nprobe: inverted lists probed when the index is approximate.
+        compact: store the approximate index's vectors as 8-bit scalar-quantised codes
+            (``IndexIVFScalarQuantizer``: 128 bytes per descriptor instead of 512), for large
+            sets searched for proposals rather than verified matches.
     """
 
     def __init__(self, *, ratio: float = 0.85, k: int = 10, min_inliers: int = LOGO_MIN_INLIERS,
-                 ransac_px: float = 5.0, nprobe: int = 16):
+                 ransac_px: float = 5.0, nprobe: int = 16, compact: bool = False):
         self.ratio = ratio
         self.k = k
         self.min_inliers = min_inliers
         self.ransac_px = ransac_px
         self.nprobe = nprobe
+        self.compact = compact
         self._refs: list[tuple[int, str, tuple[int, int]]] = []  # (ref_id, brand_id, logo size)
         self._desc: list[np.ndarray] = []
         self._pts: list[np.ndarray] = []
@@ -192,7 +196,8 @@ class LogoKeypointIndex:
         meta = {"format_version": KEYPOINTS_FORMAT, "settings": self.settings,
                 "ivf_digest": self._ivf[0] if self._ivf is not None else None,
                 "search": {"ratio": self.ratio, "k": self.k, "min_inliers": self.min_inliers,
-                           "ransac_px": self.ransac_px, "nprobe": self.nprobe}}
+                           "ransac_px": self.ransac_px, "nprobe": self.nprobe,
+                           "compact": self.compact}}
         with atomic_write(path, "wb") as f:
             np.savez(f, meta=np.array(json.dumps(meta)), **arrays)
         return path
@@ -254,9 +259,12 @@ class LogoKeypointIndex:
                 index = faiss.IndexFlatL2(D.shape[1])
             else:
                 nlist = int(2 ** round(np.log2(np.sqrt(len(D)))))
-                digest = _digest(self._desc)
+                digest = "" if self.compact else _digest(self._desc)
                 quantizer = faiss.IndexFlatL2(D.shape[1])
-                if self._ivf is not None and self._ivf[0] == digest and self._ivf[1].shape == (nlist, D.shape[1]):
+                if self.compact:  # trained on each build (its centroids are not kept for save)
+                    index = faiss.IndexIVFScalarQuantizer(quantizer, D.shape[1], nlist, faiss.ScalarQuantizer.QT_8bit)
+                    index.train(D)
+                elif self._ivf is not None and self._ivf[0] == digest and self._ivf[1].shape == (nlist, D.shape[1]):
                     quantizer.add(self._ivf[1])  # trained before on exactly these descriptors (k-means: seconds)
                     index = faiss.IndexIVFFlat(quantizer, D.shape[1], nlist)
                 else:

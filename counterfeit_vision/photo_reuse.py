@@ -392,13 +392,14 @@ class PhotoReuseMatcher:
     def _vote_index(self):
         """Keypoints of every reference photo, as is and mirrored (SIFT is not mirror-invariant),
         in one ``LogoKeypointIndex`` keyed 2 x ref_id + mirrored: built on first use from the copy
-        test's reference views, rebuilt when the index changes. An approximate (IVF) search
-        probing few lists: a copy shares hundreds of keypoints, a few lost ones do not matter."""
+        test's reference views, rebuilt when the index changes. An approximate search (IVF,
+        8-bit codes, few lists probed): a copy shares hundreds of keypoints, a few lost ones do
+        not matter."""
         from counterfeit_vision.logo_keypoints import LogoKeypointIndex
 
         stamp = (len(self.index), self.index._next_id)
         if self._votes is None or self._votes[0] != stamp:
-            kp = LogoKeypointIndex(k=VOTE_NEIGHBOURS, nprobe=VOTE_NPROBE)
+            kp = LogoKeypointIndex(k=VOTE_NEIGHBOURS, nprobe=VOTE_NPROBE, compact=True)
             _, as_is = self._hash_table()
             for (path, box), ref_id in sorted(as_is.items(), key=lambda kv: kv[1]):
                 for mirror in (False, True):

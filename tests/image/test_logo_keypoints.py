@@ -74,6 +74,25 @@ def test_approximate_search_above_the_size_limit(monkeypatch):
     assert found and found[0].brand_id == "b103"
 
 
+def test_compact_index_votes_for_the_file_a_photo_shares_keypoints_with(monkeypatch):
+    """8-bit codes (4x less memory) still rank the right file first; votes count correspondences."""
+    import faiss
+
+    from counterfeit_vision import logo_keypoints
+
+    monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
+    ver = KeypointVerifier()
+    items = [(i, f"b{i}", ver.features(make_logo(200 + i))) for i in range(6)]
+    kp = LogoKeypointIndex.from_features(items, k=4, nprobe=4, compact=True)
+    photo = paste(make_photo(5, (480, 360)), make_logo(203), (100, 80), 1.3)
+    votes = kp.votes(ver.features(photo, min_side=600, max_side=1280))
+    assert isinstance(kp._faiss, faiss.IndexIVFScalarQuantizer)
+    assert votes and votes[0][:2] == (3, "b3") and votes[0][2] >= 8
+    assert all(n <= votes[0][2] for _, _, n in votes)
+    assert kp.votes(ver.features(make_photo(6, (480, 360)))) == [] or \
+        max(n for _, _, n in kp.votes(ver.features(make_photo(6, (480, 360))))) < votes[0][2] // 2
+
+
 def test_simulated_views_add_keypoints_in_the_logos_own_pixels():
     ver = KeypointVerifier()
     logo = make_logo(11, (240, 160))
