@@ -424,7 +424,7 @@ class PhotoReuseMatcher:
             if mirror:
                 img = ImageOps.mirror(img)
             view = _view(self._verifier_(), img, min(1.0, GREY_MAX_SIDE / max(img.size)), compact=True)
-            # "shows half the reference" is measured on its picture, not on a white margin that
+            # "shows COPY_MIN_REF_SIDE of the reference" is measured on its picture, not on a white margin that
             # the listing photo's border trim removes (up to 60% of a side)
             view = replace(view, content=uniform_border_box(img))
         except (ImageError, OSError) as exc:
