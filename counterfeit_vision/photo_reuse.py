@@ -271,13 +271,14 @@ class PhotoReuseMatcher:
         w, h = base.size
         query = _view(self._verifier_(), base, min(4.0, (GREY_PIXELS / max(1, w * h)) ** 0.5))
         cands = self.candidates(base, x_whole, query.features)
-        query = replace(query, index=self._verifier_().photo_index(query.features))
         out: list[tuple[Candidate, CopyEvidence | None]] = []
         found = False
         for c in cands:
             if found or (c.phash_distance is not None and c.phash_distance <= EXACT_HASH_BITS):
                 out.append((c, None))
                 continue
+            if query.index is None:  # built only for a photo that needs a copy test (exact reuse does not)
+                query = replace(query, index=self._verifier_().photo_index(query.features))
             e = None
             for mirror in (c.mirror, not c.mirror):
                 ref = self._reference_view(c.path, c.box, mirror)
@@ -380,14 +381,12 @@ class PhotoReuseMatcher:
         index = self._vote_index()
         if not len(index):
             return []
-        found: list[tuple[int, bool]] = []
+        found: dict[int, bool] = {}  # ref_id -> mirrored, the more voted orientation first
         for key, _, n in index.votes(features):
-            ref = (key // 2, bool(key % 2))  # see _vote_index
             if n < PHOTO_VOTE_MIN or len(found) >= PHOTO_VOTE_CANDIDATES:
                 break
-            if ref[0] not in {r for r, _ in found}:
-                found.append(ref)
-        return found
+            found.setdefault(key // 2, bool(key % 2))  # keys are 2 x ref_id + mirrored (_vote_index)
+        return list(found.items())
 
     def _vote_index(self):
         """Keypoints of every reference photo, as is and mirrored (SIFT is not mirror-invariant),
