@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 class DetectorConfig:
     """Behaviour switches; merge changes with ``dataclasses.replace``."""
 
-    embedder: str = "auto"          # auto | clip | efficientnet_lite0
+    embedder: str = "auto"          # auto | clip | efficientnet_lite0 | efficientnet_lite1 | efficientnet_lite2
     device: str = "auto"            # auto | cpu | cuda
     precision: str = "auto"         # auto | fp32 | bf16 | fp16
     use_images: bool = True

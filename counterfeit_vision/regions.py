@@ -146,9 +146,9 @@ DENSE_STRIDE = 1
 
 
 def dense_capable(embedder) -> bool:
-    from counterfeit_vision.embedders.efficientnet import EfficientNetLite0Embedder
+    from counterfeit_vision.embedders.efficientnet import EfficientNetLiteEmbedder
 
-    return isinstance(embedder, EfficientNetLite0Embedder) and hasattr(embedder.model, "forward_features")
+    return isinstance(embedder, EfficientNetLiteEmbedder) and hasattr(embedder.model, "forward_features")
 
 
 # A few fixed input canvases (w, h): the CPU kernels are compiled once per input shape, and

