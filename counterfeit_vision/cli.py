@@ -26,7 +26,7 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedder", default="auto",
                    choices=("auto", "clip", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"),
                    help="image embedder (auto: CLIP if its weights are local, else efficientnet_lite0; "
-                        "efficientnet_lite2: stronger logo features offline, about 2x slower)")
+                        "efficientnet_lite1/2: larger offline models, slower)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
 

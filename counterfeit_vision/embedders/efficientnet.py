@@ -6,9 +6,10 @@ as timm's ``tf_efficientnet_lite{0,1,2}``, so it loads by position; every shape
 is checked so a mismatched file fails loudly instead of half-loading.
 
 Lite0 is the default (fast: the speed benchmark and the tests use it). Lite2
-(about 2x the compute at 260 px) has stronger features: it is the embedder
-that reaches the logo target on FlickrLogos-27 (``benchmarks/eval_logos.py
---embedder efficientnet_lite2``, see ``benchmarks/README_images.md``).
+costs about twice the compute (260 px input) and is more accurate on ImageNet,
+but on FlickrLogos-27 it did not find logos better than Lite0
+(``benchmarks/eval_logos.py --embedder efficientnet_lite2``; numbers in
+``benchmarks/README_images.md``).
 """
 
 from __future__ import annotations
