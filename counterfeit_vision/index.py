@@ -8,6 +8,8 @@ On disk an index is a folder::
       heads/                 # optional few-shot adaptation heads (see ``adaptation``)
       logo_keypoints.npz     # optional: SIFT descriptors of the logo files (``logo_keypoints``),
                              # a cache written by ``image_matching.ImageMatcher``, reused per logo file
+      reference_keypoints.npz  # optional: SIFT descriptors of the product photos, as is and mirrored
+                             # (``photo_reuse``'s keypoint proposals), the same kind of cache
 
 Exact by default: ``factory="auto"`` keeps a flat (exact) index until the
 index holds more than ``APPROX_MIN_VECTORS`` vectors, then rebuilds it as an

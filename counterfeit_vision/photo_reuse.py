@@ -8,7 +8,7 @@ perceptual hash only *propose* reference photos; keypoints *decide*:
    whose embedding (indexed as-is and mirrored) is closest to the photo's, the
    ``PHOTO_VOTE_CANDIDATES`` sharing most distinctive SIFT keypoints with it (all reference
    photos' keypoints, as-is and mirrored, in one ``logo_keypoints.LogoKeypointIndex``;
-   ratio test across brands), and the ``PHOTO_HASH_CANDIDATES`` closest by 64-bit pHash
+   ratio test across brands; saved beside the index as ``REFERENCE_KEYPOINTS_FILE``), and the ``PHOTO_HASH_CANDIDATES`` closest by 64-bit pHash
    (photo and its mirror, ``near_duplicate``). Text banners and overlays derail the
    embedding and the hash; the keypoints outside the banners still point at the reference.
 2. **Exact reuse**: a pHash within ``EXACT_HASH_BITS`` (4) bits is the same picture
@@ -57,6 +57,7 @@ test; see ``benchmarks/README_images.md``.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections import OrderedDict
@@ -73,7 +74,7 @@ from counterfeit_vision.near_duplicate import PhashTable, embedding_score, hash_
 from counterfeit_vision.regions import Box, trim_uniform_border, uniform_border_box
 
 __all__ = ["COPY_MIN_INLIERS", "EXACT_HASH_BITS", "PHOTO_REVIEW_THRESHOLD", "Candidate", "CopyEvidence",
-           "PhotoMatch", "PhotoReuseMatcher", "copy_score", "is_copy"]
+           "PhotoMatch", "PhotoReuseMatcher", "REFERENCE_KEYPOINTS_FILE", "copy_score", "is_copy"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ KEYPOINT_MIN_SIDE, KEYPOINT_MAX_SIDE = 320, 640
 REFERENCE_DRAFT = 512       # references decoded at reduced size (as onboarding does)
 GREY_PIXELS = 320 * 240     # resolution of the pixel check (listing photo)
 GREY_MAX_SIDE = 640         # and of the cached reference
+REFERENCE_KEYPOINTS_FILE = "reference_keypoints.npz"  # the vote index's descriptors, beside a saved index
 
 
 @dataclass(frozen=True)
@@ -393,20 +395,79 @@ class PhotoReuseMatcher:
         in one ``LogoKeypointIndex`` keyed 2 x ref_id + mirrored: built on first use from the copy
         test's reference views, rebuilt when the index changes. An approximate search (IVF,
         8-bit codes, few lists probed): a copy shares hundreds of keypoints, a few lost ones do
-        not matter."""
+        not matter.
+
+        Like the logo keypoints, the descriptors are kept beside a saved index
+        (``REFERENCE_KEYPOINTS_FILE``, with the trained IVF) and reused per reference file
+        (path, box, mirror, size and mtime), so a loaded index describes only reference photos
+        that are new or changed since; a damaged file or one made with other settings is
+        ignored with a warning and rewritten."""
         from counterfeit_vision.logo_keypoints import LogoKeypointIndex
 
         stamp = (len(self.index), self.index._next_id)
-        if self._votes is None or self._votes[0] != stamp:
-            kp = LogoKeypointIndex(k=VOTE_NEIGHBOURS, nprobe=VOTE_NPROBE, compact=True)
-            _, as_is = self._hash_table()
-            for (path, box), ref_id in sorted(as_is.items(), key=lambda kv: kv[1]):
-                for mirror in (False, True):
-                    view = self._reference_view(path, box, mirror)
-                    if view is not None:
-                        kp.add(2 * ref_id + mirror, self.index.entries[ref_id].brand_id, view.features)
-            self._votes = (stamp, kp)
-        return self._votes[1]
+        if self._votes is not None and self._votes[0] == stamp:
+            return self._votes[1]
+        settings = self._vote_settings()
+        file = self._votes_file()
+        saved = self._read_votes(file, settings)
+        known = saved.files() if saved is not None else {}
+        kp = LogoKeypointIndex(k=VOTE_NEIGHBOURS, nprobe=VOTE_NPROBE, compact=True)
+        kp.settings = settings
+        kp._ivf = saved._ivf if saved is not None else None  # used only for the very same descriptors
+        described = 0
+        _, as_is = self._hash_table()
+        for (path, box), ref_id in sorted(as_is.items(), key=lambda kv: kv[1]):
+            brand_id = self.index.entries[ref_id].brand_id
+            for mirror in (False, True):
+                key = self._reference_key(path, box, mirror)
+                if key is not None and key in known:
+                    kp.add_file(2 * ref_id + mirror, brand_id, key, known[key])
+                    continue
+                view = self._reference_view(path, box, mirror)
+                if view is not None:
+                    kp.add(2 * ref_id + mirror, brand_id, view.features, key=key or "")
+                    described += 1
+        self._votes = (stamp, kp)
+        # written only for the content saved in the folder (a later save of other content has other refs)
+        if file is not None and described and getattr(self.index, "saved_state", None) == stamp:
+            if len(kp):
+                kp._search_index()  # trains the IVF, saved with the descriptors
+            try:
+                kp.save(file)
+            except (OSError, ValueError) as exc:  # e.g. a read-only index folder: they stay in memory
+                log.warning("reference keypoints not saved to %s: %s", file, exc)
+        return kp
+
+    def _vote_settings(self) -> dict:
+        """Everything that changes a reference photo's vote descriptors (see ``logo_feature_settings``)."""
+        from counterfeit_vision.logo_keypoints import logo_feature_settings
+
+        s = logo_feature_settings(self._verifier_(), views=(), min_side=KEYPOINT_MIN_SIDE, max_side=KEYPOINT_MAX_SIDE)
+        return {**s, "use": "reference photos as is and mirrored", "reference_draft": REFERENCE_DRAFT}
+
+    def _votes_file(self) -> Path | None:
+        folder = getattr(self.index, "folder", None)
+        return Path(folder) / REFERENCE_KEYPOINTS_FILE if folder is not None else None
+
+    def _reference_key(self, path: str, box, mirror: bool) -> str | None:
+        """A reference file's identity for reusing saved keypoints (None when it cannot be read)."""
+        try:
+            st = (self.reference_root / path).stat()
+        except (OSError, TypeError):
+            return None
+        return json.dumps([path, list(box) if box else None, bool(mirror), st.st_size, st.st_mtime_ns])
+
+    @staticmethod
+    def _read_votes(file: Path | None, settings: dict):
+        from counterfeit_vision.logo_keypoints import LogoKeypointIndex, LogoKeypointsFileError
+
+        if file is None or not file.exists():
+            return None
+        try:
+            return LogoKeypointIndex.load(file, expect=settings)
+        except LogoKeypointsFileError as exc:
+            log.warning("%s; describing the reference photos again", str(exc).replace("logo keypoints", "reference keypoints"))
+            return None
 
     def _reference_view(self, path: str, box, mirror: bool) -> _View | None:
         key = (path, box, mirror)

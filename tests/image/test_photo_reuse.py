@@ -239,3 +239,53 @@ def test_keypoint_votes_propose_what_embedding_and_hash_miss(tiny_embedder, scen
     monkeypatch.setattr(photo_reuse, "PHOTO_VOTE_CANDIDATES", 0)
     assert m.match(banners(ref), x) == []
 
+
+
+def test_reference_keypoints_are_saved_beside_the_index_and_reused(tiny_embedder, scene_catalog, tmp_path,
+                                                                    monkeypatch, caplog):
+    """The vote index's descriptors are written beside a saved index; a process that loads it
+    describes no reference photo again, unless one changed; a damaged file is rewritten."""
+    import os
+
+    from counterfeit_vision import photo_reuse
+    from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.onboarding import build_index
+
+    monkeypatch.setattr(photo_reuse, "NEAR_IDENTICAL_COS", 1.01)
+    monkeypatch.setattr(photo_reuse, "PHOTO_EMBED_CANDIDATES", 0)
+    monkeypatch.setattr(photo_reuse, "PHOTO_HASH_CANDIDATES", 0)
+    described = []
+    real_view = PhotoReuseMatcher._reference_view
+    monkeypatch.setattr(PhotoReuseMatcher, "_reference_view",
+                        lambda self, path, box, mirror: described.append((path, mirror)) or real_view(self, path, box, mirror))
+    folder = tmp_path / "ix"
+    index = build_index(scene_catalog, tiny_embedder, adapt=False)
+    index.save(folder)
+    file = folder / photo_reuse.REFERENCE_KEYPOINTS_FILE
+    ref = Image.open(scene_catalog["brand1"].references[1]).convert("RGB")
+    x = np.zeros(index.dim, np.float32)
+
+    def found(idx):
+        m = PhotoReuseMatcher(idx, reference_root=scene_catalog.root)
+        return [(h.brand_id, h.ref_path, h.reason) for h in m.match(banners(ref), x)]
+
+    first = found(index)
+    assert first and first[0][:2] == ("brand1", "brand1/references/official_1.png")
+    assert file.exists() and len(described) >= 8  # 4 photos x 2 orientations for the votes
+
+    described.clear()
+    assert found(ReferenceIndex.load(folder)) == first
+    assert all(p.endswith("official_1.png") for p, _ in described)  # only the copy test's candidate was loaded
+
+    # a changed reference file is described again, the others come from the file
+    p = scene_catalog["brand0"].references[0]
+    os.utime(p, ns=(os.stat(p).st_atime_ns, os.stat(p).st_mtime_ns + 10**9))
+    described.clear()
+    PhotoReuseMatcher(ReferenceIndex.load(folder), reference_root=scene_catalog.root)._vote_index()
+    assert sorted(described) == [("brand0/references/official_0.png", False), ("brand0/references/official_0.png", True)]
+
+    file.write_bytes(file.read_bytes()[:-100])  # damaged: ignored with a warning, everything described again
+    described.clear()
+    with caplog.at_level("WARNING"):
+        assert found(ReferenceIndex.load(folder)) == first
+    assert "reference keypoints" in caplog.text and "unreadable" in caplog.text and len(described) >= 8
