@@ -259,17 +259,19 @@ class LogoKeypointIndex:
                 index = faiss.IndexFlatL2(D.shape[1])
             else:
                 nlist = int(2 ** round(np.log2(np.sqrt(len(D)))))
-                digest = "" if self.compact else _digest(self._desc)
+                digest = _digest(self._desc)
                 quantizer = faiss.IndexFlatL2(D.shape[1])
-                if self.compact:  # trained on each build (its centroids are not kept for save)
+                reuse = self._ivf is not None and self._ivf[0] == digest and self._ivf[1].shape == (nlist, D.shape[1])
+                if reuse:
+                    quantizer.add(self._ivf[1])  # trained before on exactly these descriptors (k-means: seconds)
+                if self.compact:  # with the centroids given, train() fits only the 8-bit code ranges
                     index = faiss.IndexIVFScalarQuantizer(quantizer, D.shape[1], nlist, faiss.ScalarQuantizer.QT_8bit)
                     index.train(D)
-                elif self._ivf is not None and self._ivf[0] == digest and self._ivf[1].shape == (nlist, D.shape[1]):
-                    quantizer.add(self._ivf[1])  # trained before on exactly these descriptors (k-means: seconds)
-                    index = faiss.IndexIVFFlat(quantizer, D.shape[1], nlist)
                 else:
                     index = faiss.IndexIVFFlat(quantizer, D.shape[1], nlist)
-                    index.train(D)
+                    if not reuse:
+                        index.train(D)
+                if not reuse:
                     self._ivf = (digest, faiss.rev_swig_ptr(quantizer.get_xb(), nlist * D.shape[1])
                                  .reshape(nlist, D.shape[1]).copy())
                 index.nprobe = self.nprobe

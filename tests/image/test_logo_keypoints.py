@@ -353,3 +353,36 @@ def test_trained_approximate_search_is_saved_and_reused_only_for_the_same_descri
     loaded.add(40, "b104", ver.features(make_logo(104)))  # other descriptors: the centroids do not apply
     with pytest.raises(AssertionError, match="trained again"):
         loaded.match(photo)
+
+
+def test_compact_index_reuses_its_saved_centroids(tmp_path, monkeypatch):
+    """The 8-bit index keeps its k-means centroids in the file too: a loaded copy searches with
+    the saved centroids (only the code ranges are fitted again) and votes exactly as the original."""
+    import faiss
+
+    from counterfeit_vision import logo_keypoints
+
+    monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
+    ver = KeypointVerifier()
+    items = [(i, f"b{i}", ver.features(make_logo(200 + i))) for i in range(6)]
+    kp = LogoKeypointIndex.from_features(items, k=4, nprobe=4, compact=True)
+    photo = ver.features(paste(make_photo(5, (480, 360)), make_logo(203), (100, 80), 1.3), min_side=600, max_side=1280)
+    votes = kp.votes(photo)
+    assert votes and kp._ivf is not None
+    file = kp.save(tmp_path / "kp.npz")
+    assert LogoKeypointIndex.load(file).votes(photo) == votes
+
+    def centroids(index):
+        q = faiss.downcast_index(index._faiss.quantizer)
+        return faiss.rev_swig_ptr(q.get_xb(), index._ivf[1].size).reshape(index._ivf[1].shape).copy()
+
+    # centroids marked in the loaded copy are the ones its search uses: no k-means ran
+    loaded = LogoKeypointIndex.load(file)
+    marked = loaded._ivf[1] + 0.25
+    loaded._ivf = (loaded._ivf[0], marked)
+    loaded.votes(photo)
+    assert isinstance(loaded._faiss, faiss.IndexIVFScalarQuantizer)
+    np.testing.assert_array_equal(centroids(loaded), marked)
+    loaded.add(40, "b104", ver.features(make_logo(104)))  # other descriptors: the centroids do not apply
+    loaded.votes(photo)
+    assert not np.array_equal(centroids(loaded), marked)
