@@ -29,7 +29,6 @@ Thresholds for the fusion: ``LOGO_REVIEW_THRESHOLD`` and
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -330,25 +329,16 @@ class ImageMatcher:
         return Path(folder) / LOGO_KEYPOINTS_FILE if folder is not None else None
 
     def _logo_file_key(self, path: str, box) -> str | None:
-        """A logo file's identity for reusing saved keypoints: path, box, size and mtime
-        (so a replaced file is described again); None when the file cannot be read."""
-        try:
-            st = (self.reference_root / path).stat()
-        except OSError:
-            return None
-        return json.dumps([path, list(box) if box else None, st.st_size, st.st_mtime_ns])
+        from counterfeit_vision.logo_keypoints import file_key
+
+        return file_key(self.reference_root, path, box)
 
     def _read_logo_keypoints(self, file: Path | None, settings: dict):
-        from counterfeit_vision.logo_keypoints import LogoKeypointIndex, LogoKeypointsFileError
+        from counterfeit_vision.logo_keypoints import read_saved
 
-        if file is None or not file.exists():
-            return None
-        try:
-            saved = LogoKeypointIndex.load(file, expect=settings)
-        except LogoKeypointsFileError as exc:
-            log.warning("%s; describing the logo files again", exc)
-            return None
-        self._kp_on_disk = (file, frozenset(saved.files()))
+        saved = read_saved(file, settings)
+        if saved is not None:
+            self._kp_on_disk = (file, frozenset(saved.files()))
         return saved
 
     def _write_logo_keypoints(self, kp, file: Path) -> None:

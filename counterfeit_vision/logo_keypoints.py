@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -47,7 +48,9 @@ from counterfeit_vision.regions import Box
 
 __all__ = ["APPROX_MIN_DESCRIPTORS", "KEYPOINTS_FORMAT", "LOGO_KEYPOINTS_FILE", "LOGO_MAX_SIDE", "LOGO_MIN_INLIERS",
            "LOGO_MIN_SIDE", "LOGO_VIEWS", "LogoKeypointIndex", "LogoKeypointMatch", "LogoKeypointsFileError",
-           "logo_feature_settings", "root_sift"]
+           "file_key", "logo_feature_settings", "read_saved", "root_sift"]
+
+log = logging.getLogger(__name__)
 
 # below this many descriptors the search is exact (a few ms per photo); above, IVF
 APPROX_MIN_DESCRIPTORS = 50_000
@@ -70,6 +73,30 @@ _ARRAYS = ("ref_ids", "brand_ids", "sizes", "keys", "offsets", "descriptors", "p
 
 class LogoKeypointsFileError(RuntimeError):
     """A saved keypoint file is unreadable, inconsistent or made with other feature settings."""
+
+
+def file_key(root: Path, path: str, box, *extra) -> str | None:
+    """A described file's identity for reusing saved keypoints: path, box, ``extra`` (e.g. the
+    orientation), size and mtime (so a replaced file is described again); None when the file
+    cannot be read."""
+    try:
+        st = (Path(root) / path).stat()
+    except (OSError, TypeError):
+        return None
+    return json.dumps([path, list(box) if box else None, *extra, st.st_size, st.st_mtime_ns])
+
+
+def read_saved(file: Path | None, settings: dict, *, what: str = "logo keypoints",
+               redo: str = "the logo files") -> "LogoKeypointIndex | None":
+    """The keypoints saved in ``file`` if made with ``settings``; None (with a warning naming
+    ``what`` and saying that ``redo`` will be described again) when absent, damaged or mismatched."""
+    if file is None or not file.exists():
+        return None
+    try:
+        return LogoKeypointIndex.load(file, expect=settings, what=what)
+    except LogoKeypointsFileError as exc:
+        log.warning("%s; describing %s again", exc, redo)
+        return None
 
 
 def logo_feature_settings(verifier: KeypointVerifier | None = None, *,
@@ -203,10 +230,11 @@ class LogoKeypointIndex:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, *, expect: dict | None = None) -> "LogoKeypointIndex":
+    def load(cls, path: str | Path, *, expect: dict | None = None, what: str = "logo keypoints") -> "LogoKeypointIndex":
         """Read a ``save``d index; with ``expect`` (``logo_feature_settings``), refuse one whose
         descriptors were made with other settings. Raises ``LogoKeypointsFileError`` for a file
-        that is unreadable, inconsistent or mismatched (never returns partial data)."""
+        that is unreadable, inconsistent or mismatched (never returns partial data); ``what``
+        names the file's content in its message."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -214,12 +242,12 @@ class LogoKeypointIndex:
                 a = {name: z[name] for name in _ARRAYS}  # zip CRCs are checked as each array is read
                 centroids = z["ivf_centroids"] if "ivf_centroids" in z.files else None
         except Exception as exc:  # noqa: BLE001 - any damage means "not usable"
-            raise LogoKeypointsFileError(f"logo keypoints {path} are unreadable ({type(exc).__name__}: {exc})") from exc
+            raise LogoKeypointsFileError(f"{what} {path} are unreadable ({type(exc).__name__}: {exc})") from exc
         if not isinstance(meta, dict) or meta.get("format_version") != KEYPOINTS_FORMAT:
             found = meta.get("format_version") if isinstance(meta, dict) else None
-            raise LogoKeypointsFileError(f"logo keypoints {path} have format {found}, this library reads {KEYPOINTS_FORMAT}")
+            raise LogoKeypointsFileError(f"{what} {path} have format {found}, this library reads {KEYPOINTS_FORMAT}")
         if expect is not None and meta.get("settings") != expect:
-            raise LogoKeypointsFileError(f"logo keypoints {path} were made with other settings "
+            raise LogoKeypointsFileError(f"{what} {path} were made with other settings "
                                          f"({meta.get('settings')}, expected {expect})")
         n, off, desc, pts = len(a["ref_ids"]), a["offsets"], a["descriptors"], a["points"]
         ok = (a["ref_ids"].ndim == 1 and a["brand_ids"].shape == (n,) and a["keys"].shape == (n,)
@@ -228,11 +256,11 @@ class LogoKeypointIndex:
               and pts.dtype == np.float32 and pts.shape == (len(desc), 2)
               and (n == 0 or (off[0] == 0 and off[-1] == len(desc) and bool(np.all(np.diff(off) > 0)))))
         if not ok or (n == 0 and len(desc)):
-            raise LogoKeypointsFileError(f"logo keypoints {path} are inconsistent (array shapes do not agree)")
+            raise LogoKeypointsFileError(f"{what} {path} are inconsistent (array shapes do not agree)")
         try:
             self = cls(**meta.get("search", {}))
         except TypeError as exc:
-            raise LogoKeypointsFileError(f"logo keypoints {path} have unknown search settings: {exc}") from exc
+            raise LogoKeypointsFileError(f"{what} {path} have unknown search settings: {exc}") from exc
         self.settings = meta.get("settings")
         for i in range(n):
             lo, hi = int(off[i]), int(off[i + 1])

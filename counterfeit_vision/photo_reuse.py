@@ -57,7 +57,6 @@ test; see ``benchmarks/README_images.md``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections import OrderedDict
@@ -402,14 +401,14 @@ class PhotoReuseMatcher:
         (path, box, mirror, size and mtime), so a loaded index describes only reference photos
         that are new or changed since; a damaged file or one made with other settings is
         ignored with a warning and rewritten."""
-        from counterfeit_vision.logo_keypoints import LogoKeypointIndex
+        from counterfeit_vision.logo_keypoints import LogoKeypointIndex, file_key, read_saved
 
         stamp = (len(self.index), self.index._next_id)
         if self._votes is not None and self._votes[0] == stamp:
             return self._votes[1]
         settings = self._vote_settings()
         file = self._votes_file()
-        saved = self._read_votes(file, settings)
+        saved = read_saved(file, settings, what="reference keypoints", redo="the reference photos")
         known = saved.files() if saved is not None else {}
         kp = LogoKeypointIndex(k=VOTE_NEIGHBOURS, nprobe=VOTE_NPROBE, compact=True)
         kp.settings = settings
@@ -419,7 +418,7 @@ class PhotoReuseMatcher:
         for (path, box), ref_id in sorted(as_is.items(), key=lambda kv: kv[1]):
             brand_id = self.index.entries[ref_id].brand_id
             for mirror in (False, True):
-                key = self._reference_key(path, box, mirror)
+                key = file_key(self.reference_root, path, box, bool(mirror))
                 if key is not None and key in known:
                     kp.add_file(2 * ref_id + mirror, brand_id, key, known[key])
                     continue
@@ -448,26 +447,6 @@ class PhotoReuseMatcher:
     def _votes_file(self) -> Path | None:
         folder = getattr(self.index, "folder", None)
         return Path(folder) / REFERENCE_KEYPOINTS_FILE if folder is not None else None
-
-    def _reference_key(self, path: str, box, mirror: bool) -> str | None:
-        """A reference file's identity for reusing saved keypoints (None when it cannot be read)."""
-        try:
-            st = (self.reference_root / path).stat()
-        except (OSError, TypeError):
-            return None
-        return json.dumps([path, list(box) if box else None, bool(mirror), st.st_size, st.st_mtime_ns])
-
-    @staticmethod
-    def _read_votes(file: Path | None, settings: dict):
-        from counterfeit_vision.logo_keypoints import LogoKeypointIndex, LogoKeypointsFileError
-
-        if file is None or not file.exists():
-            return None
-        try:
-            return LogoKeypointIndex.load(file, expect=settings)
-        except LogoKeypointsFileError as exc:
-            log.warning("%s; describing the reference photos again", str(exc).replace("logo keypoints", "reference keypoints"))
-            return None
 
     def _reference_view(self, path: str, box, mirror: bool) -> _View | None:
         key = (path, box, mirror)
