@@ -397,7 +397,7 @@ class PhotoReuseMatcher:
         not matter.
 
         Like the logo keypoints, the descriptors are kept beside a saved index
-        (``REFERENCE_KEYPOINTS_FILE``, with the trained IVF) and reused per reference file
+        (``REFERENCE_KEYPOINTS_FILE``, with the IVF's k-means centroids) and reused per reference file
         (path, box, mirror, size and mtime), so a loaded index describes only reference photos
         that are new or changed since; a damaged file or one made with other settings is
         ignored with a warning and rewritten."""
