@@ -12,7 +12,9 @@ into a *feature bank* with the frozen embedder:
 The brand's head is trained on its logos and photos as positives, plus the
 window of each of its product photos that the head scores highest (multiple-
 instance learning: the product shows the logo somewhere), against every other
-brand's bank and a bank of background images as negatives. Heads are
+brand's bank and a bank of background images as negatives, all seen through
+the heads' feature map (``BrandHeads.features``, square-root power
+normalisation by default; the banks keep the raw embeddings). Heads are
 independent: onboarding brand B trains B's head only and reuses the cached
 banks of the others (no re-embedding), so the others are never retrained from
 scratch; ``refresh`` optionally updates the others to also reject B.
@@ -29,13 +31,13 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 
-from counterfeit_vision.adaptation import BrandHeads
+from counterfeit_vision.adaptation import FEATURE_MAPS, BrandHeads
 from counterfeit_vision.augment import synthetic_background
 from counterfeit_vision.embedders.base import ImageEmbedder
 from counterfeit_vision.regions import embed_regions
@@ -134,9 +136,14 @@ def _negatives(banks: dict[str, dict[str, np.ndarray]], brand_id: str) -> np.nda
     return np.vstack(parts) if parts else np.zeros((0, 1), np.float32)
 
 
-def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: TrainConfig = TrainConfig()
-                ) -> tuple[np.ndarray, float, dict]:
-    """Fit one brand's head from the banks (its own and everyone else's as negatives)."""
+def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: TrainConfig = TrainConfig(),
+                features: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, float, dict]:
+    """Fit one brand's head from the banks (its own and everyone else's as negatives).
+
+    ``features`` is the heads' feature map (``BrandHeads.features``), applied to every bank
+    vector; ``None`` trains on the raw embeddings.
+    """
+    fmap = features or (lambda X: X)
     bank = banks[brand_id]
     logos = np.asarray(bank.get("logos", np.zeros((0, 1))), np.float32)
     photos = np.asarray(bank.get("photos", np.zeros((0, 1))), np.float32)
@@ -145,8 +152,10 @@ def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: Tra
     if "tile_candidate" in bank:  # only the windows that probably hold the logo are MIL candidates
         cand = np.asarray(bank["tile_candidate"], bool)
         tiles, owner = tiles[cand], owner[cand]
-    pos = np.vstack([x for x in (logos, photos) if x.ndim == 2 and len(x) and x.shape[1] > 1])
+    pos = fmap(np.vstack([x for x in (logos, photos) if x.ndim == 2 and len(x) and x.shape[1] > 1]))
     neg = _negatives(banks, brand_id)
+    neg = fmap(neg) if len(neg) else neg
+    tiles = fmap(tiles) if tiles.ndim == 2 and len(tiles) else tiles
     if len(neg) == 0:  # the only brand and no background bank: a prototype direction
         w = pos.mean(axis=0)
         w /= max(1e-6, np.linalg.norm(w))
@@ -171,7 +180,7 @@ def train_heads(banks: dict[str, dict[str, np.ndarray]], heads: BrandHeads, *,
     todo = [b for b in (brands if brands is not None else banks) if b != BACKGROUND]
     for brand_id in todo:
         t0 = time.perf_counter()
-        w, b, meta = train_brand(brand_id, banks, cfg)
+        w, b, meta = train_brand(brand_id, banks, cfg, features=heads.features)
         heads.set_brand(brand_id, w, b, meta)
         log.info("head %s: %s (%.1fs)", brand_id, meta, time.perf_counter() - t0)
     return heads
@@ -183,7 +192,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--catalog", required=True)
     ap.add_argument("--embedder", default="auto")
     ap.add_argument("--brand", action="append", help="only these brands (default: all)")
+    ap.add_argument("--feature-map", choices=sorted(FEATURE_MAPS),
+                    help="switch the heads' feature map (retrains every head; default: keep the index's)")
     args = ap.parse_args(argv)
+    if args.feature_map and args.brand:
+        ap.error("--feature-map retrains every head (all heads of an index share one map): drop --brand")
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from counterfeit_vision.catalog import load_catalog
     from counterfeit_vision.embedders import create_embedder
@@ -193,9 +206,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     catalog = load_catalog(args.catalog)
     embedder = create_embedder(args.embedder)
     index = ReferenceIndex.load(args.index, expect=embedder.info)
-    adapt_brands(index, catalog, embedder, brands=args.brand, index_dir=Path(args.index))
+    brands = args.brand
+    if args.feature_map:  # every head, including brands no longer in this catalogue, must move to the new map
+        if index.heads is None:
+            index.heads = BrandHeads(embedder.info, args.feature_map)
+        index.heads.feature_map = args.feature_map
+        brands = sorted(set(index.heads.brand_ids) | {b.id for b in catalog})
+    adapt_brands(index, catalog, embedder, brands=brands, index_dir=Path(args.index))
     index.save(args.index)
-    print(f"trained {len(index.heads)} heads -> {Path(args.index) / 'heads'}")
+    print(f"trained {len(index.heads)} heads ({index.heads.feature_map} features) -> {Path(args.index) / 'heads'}")
     return 0
 
 
