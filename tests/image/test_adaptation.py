@@ -88,3 +88,29 @@ def test_switching_the_map_refuses_a_partial_retrain(capsys):
         few_shot.main(["--index", "ix", "--catalog", "cat", "--brand", "acme", "--feature-map", "identity"])
     assert exc.value.code == 2
     assert "retrains every head" in capsys.readouterr().err
+
+
+def test_switching_the_map_retrains_every_head_of_a_saved_index(tiny_embedder, synthetic_catalog, tmp_path,
+                                                                 monkeypatch):
+    from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.onboarding import build_index
+    from training.few_shot import train_brand
+
+    index = build_index(synthetic_catalog, tiny_embedder)
+    assert index.heads.feature_map == "sqrt"
+    index.save(tmp_path / "ix")
+    before = index.heads.W.copy()
+    monkeypatch.setattr("counterfeit_vision.embedders.create_embedder", lambda name: tiny_embedder)
+    # brand2 is no longer in the catalogue but still has a head: it must move to the new map too
+    monkeypatch.setattr("counterfeit_vision.catalog.load_catalog",
+                        lambda path: synthetic_catalog.without_brand("brand2"))
+    assert few_shot.main(["--index", str(tmp_path / "ix"), "--catalog", "unused", "--feature-map", "identity"]) == 0
+
+    loaded = ReferenceIndex.load(tmp_path / "ix", expect=tiny_embedder.info)
+    assert loaded.heads.feature_map == "identity"
+    assert sorted(loaded.heads.brand_ids) == ["brand0", "brand1", "brand2"]
+    banks = loaded.heads.all_banks()
+    for i, brand_id in enumerate(loaded.heads.brand_ids):
+        w, b, _ = train_brand(brand_id, banks)  # raw embeddings = the identity map
+        np.testing.assert_allclose(loaded.heads.W[i], w, rtol=1e-4, atol=1e-5)
+        assert not np.allclose(loaded.heads.W[i], before[index.heads.brand_ids.index(brand_id)], atol=1e-3)
