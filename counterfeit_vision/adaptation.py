@@ -189,11 +189,10 @@ class BrandHeads:
         if expect is not None and not info.compatible_with(expect):
             raise HeadsMismatchError(f"heads at {folder} were trained on {info.name} features, "
                                      f"the embedder is {expect.name}; retrain them")
-        feature_map = manifest.get("feature_map", "identity")  # saved before feature maps: raw embeddings
-        if feature_map not in FEATURE_MAPS:
-            raise HeadsMismatchError(f"heads at {folder} use feature map {feature_map!r}, unknown to this "
-                                     f"version (known: {sorted(FEATURE_MAPS)}); upgrade or retrain")
-        self = cls(info, feature_map)
+        try:  # heads saved before feature maps existed were trained on the raw embeddings
+            self = cls(info, manifest.get("feature_map", "identity"))
+        except ValueError as exc:
+            raise HeadsMismatchError(f"heads at {folder}: {exc}; upgrade the library or retrain them") from exc
         self.brand_ids = list(manifest["brands"])
         self.W = np.asarray(data["W"], np.float32).reshape(len(self.brand_ids), info.dim)
         self.b = np.asarray(data["b"], np.float32).reshape(len(self.brand_ids))

@@ -153,9 +153,8 @@ def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: Tra
         cand = np.asarray(bank["tile_candidate"], bool)
         tiles, owner = tiles[cand], owner[cand]
     pos = fmap(np.vstack([x for x in (logos, photos) if x.ndim == 2 and len(x) and x.shape[1] > 1]))
-    neg = _negatives(banks, brand_id)
-    neg = fmap(neg) if len(neg) else neg
-    tiles = fmap(tiles) if tiles.ndim == 2 and len(tiles) else tiles
+    neg = fmap(_negatives(banks, brand_id))
+    tiles = fmap(tiles)
     if len(neg) == 0:  # the only brand and no background bank: a prototype direction
         w = pos.mean(axis=0)
         w /= max(1e-6, np.linalg.norm(w))
@@ -210,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.feature_map:  # every head, including brands no longer in this catalogue, must move to the new map
         if index.heads is None:
             index.heads = BrandHeads(embedder.info, args.feature_map)
-        index.heads.feature_map = args.feature_map
+        else:
+            index.heads.feature_map = args.feature_map
         brands = sorted(set(index.heads.brand_ids) | {b.id for b in catalog})
     adapt_brands(index, catalog, embedder, brands=brands, index_dir=Path(args.index))
     index.save(args.index)
