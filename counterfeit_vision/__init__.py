@@ -21,6 +21,7 @@ __all__ = [
     "Listing", "Result", "Evidence", "read_listings",
     "BrandCues", "HandSetFusion", "decide",
     "ReferenceIndex", "create_embedder", "OcrReader", "TextBox", "ImageMatcher", "ImageHit",
+    "PhotoBrandFinder", "BrandSighting",
     "TitleMatcher", "TitleFinding",
     "add_brand", "build_index", "onboard_brand_folder",
 ]
@@ -33,6 +34,7 @@ _LAZY = {
     "BrandCues": "signals", "HandSetFusion": "fusion", "decide": "fusion",
     "ReferenceIndex": "index", "create_embedder": "embedders", "OcrReader": "ocr", "TextBox": "ocr",
     "ImageMatcher": "image_matching", "ImageHit": "image_matching",
+    "PhotoBrandFinder": "photo_brands", "BrandSighting": "photo_brands",
     "TitleMatcher": "titles", "TitleFinding": "titles",
     "add_brand": "onboarding", "build_index": "onboarding", "onboard_brand_folder": "onboarding",
 }
