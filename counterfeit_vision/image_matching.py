@@ -325,8 +325,7 @@ class ImageMatcher:
         """Where the index keeps its logo keypoints (None for an index never saved or loaded)."""
         from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
 
-        folder = getattr(self.index, "folder", None)
-        return Path(folder) / LOGO_KEYPOINTS_FILE if folder is not None else None
+        return self.index.sidecar(LOGO_KEYPOINTS_FILE)
 
     def _logo_file_key(self, path: str, box) -> str | None:
         from counterfeit_vision.logo_keypoints import file_key

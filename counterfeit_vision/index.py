@@ -154,6 +154,10 @@ class ReferenceIndex:
         self._configure(self._index)
 
     # ----------------------------------------------------------------- content
+    def sidecar(self, name: str) -> Path | None:
+        """Path of a file kept beside this index on disk (None for an index never saved or loaded)."""
+        return self.folder / name if self.folder is not None else None
+
     def __len__(self) -> int:
         return int(self._index.ntotal)
 

@@ -445,8 +445,7 @@ class PhotoReuseMatcher:
         return {**s, "use": "reference photos as is and mirrored", "reference_draft": REFERENCE_DRAFT}
 
     def _votes_file(self) -> Path | None:
-        folder = getattr(self.index, "folder", None)
-        return Path(folder) / REFERENCE_KEYPOINTS_FILE if folder is not None else None
+        return self.index.sidecar(REFERENCE_KEYPOINTS_FILE)
 
     def _reference_view(self, path: str, box, mirror: bool) -> _View | None:
         key = (path, box, mirror)
