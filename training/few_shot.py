@@ -173,13 +173,28 @@ def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: Tra
                   "trained": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
+_VECTOR_KEYS = ("logos", "photos", "tiles")
+
+
+def _through_map(banks: dict[str, dict[str, np.ndarray]], fmap: Callable[[np.ndarray], np.ndarray]
+                 ) -> dict[str, dict[str, np.ndarray]]:
+    """Every bank's vectors through the heads' feature map, each once.
+
+    Each brand's head takes every other brand's vectors as negatives: mapping them
+    inside :func:`train_brand` would map the whole catalogue once per brand.
+    """
+    return {brand: {k: fmap(np.asarray(v, np.float32)) if k in _VECTOR_KEYS else v for k, v in bank.items()}
+            for brand, bank in banks.items()}
+
+
 def train_heads(banks: dict[str, dict[str, np.ndarray]], heads: BrandHeads, *,
                 brands: Sequence[str] | None = None, cfg: TrainConfig = TrainConfig()) -> BrandHeads:
     """(Re)train the heads of ``brands`` (default: every brand in ``banks``) into ``heads``."""
     todo = [b for b in (brands if brands is not None else banks) if b != BACKGROUND]
+    mapped = _through_map(banks, heads.features) if todo else banks
     for brand_id in todo:
         t0 = time.perf_counter()
-        w, b, meta = train_brand(brand_id, banks, cfg, features=heads.features)
+        w, b, meta = train_brand(brand_id, mapped, cfg)  # already in the heads' feature space
         heads.set_brand(brand_id, w, b, meta)
         log.info("head %s: %s (%.1fs)", brand_id, meta, time.perf_counter() - t0)
     return heads

@@ -76,7 +76,10 @@ def test_training_sees_every_bank_vector_through_the_heads_map(monkeypatch):
         BACKGROUND: {"tiles": _unit_rows(rng, 7)},
     }
     heads = train_heads(banks, BrandHeads(INFO, "spy"), brands=["acme"])
-    assert sorted(seen) == [4, 8, 12]  # MIL windows, positives (6 logos + 2 photos), negatives (5 + 7)
+    assert sorted(seen) == [2, 4, 5, 6, 7]  # every bank array once: photos, tiles, other's logos, logos, background
+    seen.clear()
+    train_heads(banks, BrandHeads(INFO, "spy"), brands=["acme", "other"])
+    assert sum(seen) == 24, "each vector is mapped once however many heads are trained, not once per head"
     sqrt_heads = train_heads(banks, BrandHeads(INFO, "sqrt"), brands=["acme"])
     np.testing.assert_allclose(heads.W, sqrt_heads.W, rtol=1e-4, atol=1e-5)
     raw_heads = train_heads(banks, BrandHeads(INFO, "identity"), brands=["acme"])
