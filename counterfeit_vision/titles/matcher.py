@@ -366,13 +366,20 @@ def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[st
     return False
 
 
+# "Gift for Coach": after these, "for <Name>" names who receives the product (a person,
+# capitalised as a title), not what it fits.
+RECIPIENT_NOUNS = frozenset({"gift", "gifts", "present", "presents", "card", "cards", "award", "awards",
+                             "trophy", "plaque", "thanks"})
+
+
 def _proper_noun_after_for(hits: list[Hit], ctx: _Context) -> bool:
     """"strap for Coach": a capitalised name right after a lower-case "for", in a title
     that is not written in title case or capitals, is used as a proper noun.
 
     Only the writer's capitals separate the brand from the word here, so the rule
     reads them strictly: "Coach" (not COACH) after "for" (not For), and most other
-    words of the title starting lower-case.
+    words of the title starting lower-case. A gift (card, award) "for Coach" is for
+    a person.
     """
     nt = ctx.nt
     if nt.orig_index is not None:
@@ -381,6 +388,8 @@ def _proper_noun_after_for(hits: list[Hit], ctx: _Context) -> bool:
     for hit in hits:
         i = hit.first
         if hit.kind != NAME or i == 0 or ctx.tokens[i - 1] != "for":
+            continue
+        if i >= 2 and ctx.tokens[i - 2] in RECIPIENT_NOUNS:
             continue
         word = text[hit.plain_span[0]:hit.plain_span[1]]
         if not (word[:1].isupper() and word[1:].islower()):

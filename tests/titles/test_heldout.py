@@ -39,6 +39,8 @@ def test_heldout_typos_are_misuse(matcher, title, brand, reasons, text):
     "PumaPlush toy for kids",
     "whistle for coach",              # lower-case: the ordinary word
     "Football whistle for coach training",
+    "Gift for Coach",                 # a present for a person, not a part for a bag
+    "Thank you card for Coach and team",
     "Slicer for apple and pear",
 ])
 def test_heldout_hard_negatives(verdicts, title):
