@@ -42,11 +42,6 @@ def to_original_pixels(box, photo: Image.Image):
     return (round(x1 * sx), round(y1 * sy), round(x2 * sx), round(y2 * sy))
 
 
-def _is_accessory_mention(finding) -> bool:
-    """'case for iPhone': the brand is named as what the product fits, not what it is."""
-    return finding.verdict == "mention" and "compatible_accessory" in finding.context
-
-
 def _product_line(brand: Brand, title: str) -> str | None:
     folded = title.casefold()
     return next((line for line in brand.product_lines if line.casefold() in folded), None)
@@ -64,7 +59,7 @@ def _visual_cues(inp: ListingInputs) -> dict[str, dict[str, float]]:
 def _text_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
     for f in findings:
         c = cues.setdefault(f.brand_id, {})
-        accessory = _is_accessory_mention(f)
+        accessory = f.accessory_mention
         # an accessory mention names the brand without invoking it as the product's maker
         c[f"{prefix}_brand"] = max(c.get(f"{prefix}_brand", 0.0), 0.0 if accessory else 1.0)
         c[f"{prefix}_accessory"] = max(c.get(f"{prefix}_accessory", 0.0), 1.0 if accessory else 0.0)

@@ -75,10 +75,6 @@ def _noisy_or(values: Iterable[float]) -> float:
     return 1.0 - miss
 
 
-def _names_brand(finding: TitleFinding) -> bool:
-    return not (finding.verdict == "mention" and "compatible_accessory" in finding.context)
-
-
 def brands_in_photo(hits: Sequence[ImageHit],
                     reads: Sequence[tuple[TextBox, Sequence[TitleFinding]]]) -> list[BrandSighting]:
     """Combine one photo's logo hits and brand-naming reads into ranked sightings.
@@ -94,7 +90,7 @@ def brands_in_photo(hits: Sequence[ImageHit],
             best_logo[h.brand_id] = h
     named: dict[str, list[TextBox]] = {}
     for box, findings in reads:
-        for brand_id in dict.fromkeys(f.brand_id for f in findings if _names_brand(f)):
+        for brand_id in dict.fromkeys(f.brand_id for f in findings if not f.accessory_mention):
             named.setdefault(brand_id, []).append(box)  # a box naming a brand twice is one read
     out = []
     for brand_id in set(best_logo) | set(named):

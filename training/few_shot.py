@@ -136,14 +136,13 @@ def _negatives(banks: dict[str, dict[str, np.ndarray]], brand_id: str) -> np.nda
     return np.vstack(parts) if parts else np.zeros((0, 1), np.float32)
 
 
-def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: TrainConfig = TrainConfig(),
-                features: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, float, dict]:
+def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: TrainConfig = TrainConfig()
+                ) -> tuple[np.ndarray, float, dict]:
     """Fit one brand's head from the banks (its own and everyone else's as negatives).
 
-    ``features`` is the heads' feature map (``BrandHeads.features``), applied to every bank
-    vector; ``None`` trains on the raw embeddings.
+    The head is linear in the banks' vectors as given: :func:`train_heads` passes them
+    through the heads' feature map first.
     """
-    fmap = features or (lambda X: X)
     bank = banks[brand_id]
     logos = np.asarray(bank.get("logos", np.zeros((0, 1))), np.float32)
     photos = np.asarray(bank.get("photos", np.zeros((0, 1))), np.float32)
@@ -152,9 +151,8 @@ def train_brand(brand_id: str, banks: dict[str, dict[str, np.ndarray]], cfg: Tra
     if "tile_candidate" in bank:  # only the windows that probably hold the logo are MIL candidates
         cand = np.asarray(bank["tile_candidate"], bool)
         tiles, owner = tiles[cand], owner[cand]
-    pos = fmap(np.vstack([x for x in (logos, photos) if x.ndim == 2 and len(x) and x.shape[1] > 1]))
-    neg = fmap(_negatives(banks, brand_id))
-    tiles = fmap(tiles)
+    pos = np.vstack([x for x in (logos, photos) if x.ndim == 2 and len(x) and x.shape[1] > 1])
+    neg = _negatives(banks, brand_id)
     if len(neg) == 0:  # the only brand and no background bank: a prototype direction
         w = pos.mean(axis=0)
         w /= max(1e-6, np.linalg.norm(w))

@@ -66,6 +66,11 @@ class TitleFinding:
     score: float
     context: tuple[str, ...] = ()
 
+    @property
+    def accessory_mention(self) -> bool:
+        """'case for iPhone': the brand is named as what the product fits, not who made it."""
+        return self.verdict == "mention" and "compatible_accessory" in self.context
+
 
 class _Context:
     """Title-wide facts the per-brand rules share (a slotted class: built per title)."""
