@@ -2,10 +2,10 @@
 
 Flow per batch of listings::
 
-    photos --load--> ImageMatcher (logos, official photos) --+
-    photos --------> OcrReader --> TitleMatcher (OCR text) --+--> BrandCues per brand --> fusion --> Result
-    title ---------> TitleMatcher -----------------------------+
-    price, seller -------------------------------------------+
+    photos --load--> PhotoBrandFinder: ImageMatcher (logos, official photos) --+
+                                       OcrReader --> TitleMatcher (names)  --+--> BrandCues per brand --> fusion --> Result
+    title ---------> TitleMatcher ----------------------------------------------+
+    price, seller --------------------------------------------------------------+
 
 Everything heavy is batched across the listings of a batch; a failure in one
 listing (bad photo, odd text) becomes a note or an error on that row only.
@@ -14,7 +14,7 @@ listing (bad photo, odd text) becomes a note or an error on that row only.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
@@ -26,6 +26,7 @@ from counterfeit_vision.evidence import ListingInputs, build_cues, build_evidenc
 from counterfeit_vision.fusion import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
 from counterfeit_vision.images import ImageError, load_rgb
 from counterfeit_vision.listing import Listing, Result
+from counterfeit_vision.photo_brands import PhotoBrandFinder
 
 __all__ = ["Detector", "DetectorConfig"]
 
@@ -117,8 +118,7 @@ class Detector:
         todo = [x for x in chunk if isinstance(x, Listing)]
         inputs = {x.id: ListingInputs(x) for x in todo}
         self._read_photos(inputs.values())
-        self._match_images(inputs.values())
-        self._read_text(inputs.values())
+        self._see_photos(inputs.values())
         titles = self.title_matcher.match_batch([x.title for x in todo], categories=[x.category for x in todo])
         for x, found in zip(todo, titles):
             inputs[x.id].title_findings = found
@@ -134,32 +134,21 @@ class Detector:
                 except ImageError as exc:
                     inp.notes.append(f"image ignored: {exc}")
 
-    def _match_images(self, inputs: Iterable[ListingInputs]) -> None:
-        if self.image_matcher is None:
+    def _see_photos(self, inputs: Iterable[ListingInputs]) -> None:
+        """Logo hits, reused photos and brand names read, for every photo of the batch at once."""
+        if self.image_matcher is None and self.ocr is None:
             return
         inputs = list(inputs)
-        flat: list[Image.Image] = [img for inp in inputs for _, img in inp.photos]
-        hits = self.image_matcher.match(flat) if flat else []
+        finder = PhotoBrandFinder(self.image_matcher, self.title_matcher, self.ocr)
+        flat = [img for inp in inputs for _, img in inp.photos]
+        # evidence numbers photos per listing, the finder sees the whole batch
+        numbers = [i for inp in inputs for i in range(len(inp.photos))]
+        seen = finder.find(flat, numbers=numbers) if flat else []
         pos = 0
         for inp in inputs:
-            # the matcher numbered photos across the whole batch; evidence numbers them per listing
-            inp.image_hits = [[replace(h, image_index=i) for h in per_photo]
-                              for i, per_photo in enumerate(hits[pos:pos + len(inp.photos)])]
+            inp.seen = seen[pos:pos + len(inp.photos)]
             pos += len(inp.photos)
-
-    def _read_text(self, inputs: Iterable[ListingInputs]) -> None:
-        if self.ocr is None:
-            return
-        for inp in inputs:
-            for i, (_, img) in enumerate(inp.photos):
-                try:
-                    boxes = self.ocr.read(img, image_index=i)
-                except Exception as exc:  # OCR on a hostile image must not sink the batch
-                    inp.notes.append(f"OCR failed on image {i}: {exc}")
-                    continue
-                inp.text_boxes.extend(boxes)
-                for box in boxes:
-                    inp.ocr_findings.append((box, self.title_matcher.match(box.text)))
+            inp.notes.extend(note for photo in inp.seen for note in photo.notes)
 
     def _fuse(self, inp: ListingInputs) -> Result:
         listing = inp.listing

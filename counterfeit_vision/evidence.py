@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from PIL import Image
 
 from counterfeit_vision.catalog import Brand, Catalog
 from counterfeit_vision.listing import Evidence, Listing
 from counterfeit_vision.signals import BrandCues, price_cue
+
+if TYPE_CHECKING:
+    from counterfeit_vision.photo_brands import PhotoBrands
 
 __all__ = ["ListingInputs", "build_cues", "build_evidence", "image_score"]
 
@@ -20,11 +23,14 @@ class ListingInputs:
 
     listing: Listing
     photos: list[tuple[str, Image.Image]] = field(default_factory=list)   # (path, decoded photo)
-    image_hits: list[list] = field(default_factory=list)                  # per photo: ImageHit
-    text_boxes: list = field(default_factory=list)                        # TextBox
-    ocr_findings: list[tuple] = field(default_factory=list)               # (TextBox, [TitleFinding])
+    seen: list[PhotoBrands] = field(default_factory=list)                 # per photo: hits, reads, sightings
     title_findings: list = field(default_factory=list)                    # TitleFinding
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def ocr_findings(self) -> list[tuple]:
+        """Every text box read in the listing's photos, with the title matcher's findings on it."""
+        return [read for p in self.seen for read in p.reads]
 
 
 def image_score(hit) -> float:
@@ -48,20 +54,26 @@ def _product_line(brand: Brand, title: str) -> str | None:
 
 
 def _visual_cues(inp: ListingInputs) -> dict[str, dict[str, float]]:
+    """Per brand: best logo hit, best reused photo, brand name read, and how strongly photos show it."""
     out: dict[str, dict[str, float]] = {}
-    for hits in inp.image_hits:
-        for hit in hits:
-            cues = out.setdefault(hit.brand_id, {"logo": 0.0, "photo": 0.0})
-            cues[hit.kind] = max(cues[hit.kind], image_score(hit))
+    for photo in inp.seen:
+        for hit in photo.hits:
+            cues = out.setdefault(hit.brand_id, {})
+            cues[hit.kind] = max(cues.get(hit.kind, 0.0), image_score(hit))
+        for s in photo.sightings:  # logo and name read combined (photo_brands.brands_in_photo)
+            cues = out.setdefault(s.brand_id, {})
+            cues["text"] = max(cues.get("text", 0.0), s.text)
+            cues["sighting"] = max(cues.get("sighting", 0.0), s.score)
     return out
 
 
 def _text_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
+    """Mentions of each brand in text: as the maker (``named``), as what a product fits, as misuse."""
     for f in findings:
         c = cues.setdefault(f.brand_id, {})
         accessory = f.accessory_mention
         # an accessory mention names the brand without invoking it as the product's maker
-        c[f"{prefix}_brand"] = max(c.get(f"{prefix}_brand", 0.0), 0.0 if accessory else 1.0)
+        c[f"{prefix}_named"] = max(c.get(f"{prefix}_named", 0.0), 0.0 if accessory else 1.0)
         c[f"{prefix}_accessory"] = max(c.get(f"{prefix}_accessory", 0.0), 1.0 if accessory else 0.0)
         if f.verdict == "misuse":
             c[f"{prefix}_misuse"] = max(c.get(f"{prefix}_misuse", 0.0), float(f.score))
@@ -82,13 +94,15 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
             continue
         brand = catalog[brand_id]
         v, t = visual.get(brand_id, {}), text.get(brand_id, {})
-        shown = max(v.get("logo", 0.0), v.get("photo", 0.0))
-        named = t.get("title_brand", 0.0) > 0 or t.get("title_accessory", 0.0) > 0
-        accessory_only = t.get("title_accessory", 0.0) > 0 and t.get("title_brand", 0.0) == 0
+        # a photo shows the brand by its logo, its name written on the product, or its own photo
+        shown = max(v.get("sighting", 0.0), v.get("photo", 0.0))
+        named = t.get("title_named", 0.0) > 0 or t.get("title_accessory", 0.0) > 0
+        accessory_only = t.get("title_accessory", 0.0) > 0 and t.get("title_named", 0.0) == 0
         out.append(BrandCues(
             brand_id=brand_id,
-            title_brand=t.get("title_brand", 0.0),
-            ocr_brand=t.get("ocr_brand", 0.0),
+            title_brand=t.get("title_named", 0.0),
+            # the reads' confidences, not a 0/1 mention: a faint misread is weaker evidence
+            ocr_brand=v.get("text", 0.0),
             logo=v.get("logo", 0.0),
             photo=v.get("photo", 0.0),
             title_misuse=t.get("title_misuse", 0.0),
@@ -117,8 +131,8 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
     """The checkable facts behind the decision for ``brand``, strongest first."""
     listing = inp.listing
     ev: list[Evidence] = []
-    for i, hits in enumerate(inp.image_hits):
-        for hit in hits:
+    for i, photo in enumerate(inp.seen):
+        for hit in photo.hits:
             if hit.brand_id == brand.id:
                 ev.append(_image_evidence(hit, *inp.photos[i]))
     for f in inp.title_findings:

@@ -24,14 +24,16 @@ not the product's maker, and is left out.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from PIL import Image
 
-from counterfeit_vision.image_matching import ImageHit
-from counterfeit_vision.ocr import TextBox
 from counterfeit_vision.titles.matcher import TitleFinding, TitleMatcher
+
+if TYPE_CHECKING:  # typing only: a title-only caller does not pay for torch
+    from counterfeit_vision.image_matching import ImageHit
+    from counterfeit_vision.ocr import TextBox
 
 __all__ = ["BrandSighting", "PhotoBrandFinder", "PhotoBrands", "brands_in_photo"]
 
@@ -65,6 +67,7 @@ class PhotoBrands:
 
     sightings: list[BrandSighting] = field(default_factory=list)
     hits: list[ImageHit] = field(default_factory=list)   # every image hit, photo reuse included
+    reads: list[tuple[TextBox, list[TitleFinding]]] = field(default_factory=list)  # every text box read
     notes: list[str] = field(default_factory=list)
 
 
@@ -107,7 +110,8 @@ class PhotoBrandFinder:
     """Finds the catalogue brands each photo shows, by logo and by name.
 
     Args:
-        matcher: an :class:`~counterfeit_vision.image_matching.ImageMatcher` over the index.
+        matcher: an :class:`~counterfeit_vision.image_matching.ImageMatcher` over the index;
+            ``None`` finds brands by name only.
         titles: a :class:`TitleMatcher` over the same catalogue (brand names and aliases).
         ocr: an :class:`~counterfeit_vision.ocr.OcrReader`; ``None`` finds logos by shape only.
     """
@@ -117,21 +121,32 @@ class PhotoBrandFinder:
         self.titles = titles
         self.ocr = ocr
 
-    def find(self, photos: Sequence[Image.Image]) -> list[PhotoBrands]:
-        """One :class:`PhotoBrands` per photo, in order; a photo OCR cannot read keeps its logo hits."""
-        out = [PhotoBrands(hits=hits) for hits in self.matcher.match(photos)]
-        for photo, result in zip(photos, out):
-            reads = self._read(photo, result.notes)
-            result.sightings = brands_in_photo(result.hits, reads)
+    def find(self, photos: Sequence[Image.Image], *, numbers: Sequence[int] | None = None) -> list[PhotoBrands]:
+        """One :class:`PhotoBrands` per photo, in order; a photo OCR cannot read keeps its logo hits.
+
+        ``numbers`` are the photos' numbers to record in hits and text boxes (a
+        caller matching several listings' photos at once numbers them per listing);
+        by default their positions.
+        """
+        numbers = list(range(len(photos))) if numbers is None else list(numbers)
+        if len(numbers) != len(photos):
+            raise ValueError(f"{len(photos)} photos but {len(numbers)} numbers")
+        matched = self.matcher.match(photos) if self.matcher is not None and photos else [[] for _ in photos]
+        out = []
+        for photo, n, hits in zip(photos, numbers, matched):
+            result = PhotoBrands(hits=[replace(h, image_index=n) for h in hits])
+            result.reads = self._read(photo, n, result.notes)
+            result.sightings = brands_in_photo(result.hits, result.reads)
+            out.append(result)
         return out
 
-    def _read(self, photo: Image.Image, notes: list[str]) -> list[tuple[TextBox, list[TitleFinding]]]:
+    def _read(self, photo: Image.Image, number: int, notes: list[str]) -> list[tuple[TextBox, list[TitleFinding]]]:
         if self.ocr is None:
             return []
         try:
-            boxes = self.ocr.read(photo)
+            boxes = self.ocr.read(photo, image_index=number)
         except Exception as exc:  # a photo the reader chokes on still has its logo evidence
-            log.warning("OCR failed: %s", exc)
-            notes.append(f"OCR failed: {exc}")
+            log.warning("OCR failed on image %d: %s", number, exc)
+            notes.append(f"OCR failed on image {number}: {exc}")
             return []
         return [(box, self.titles.match(box.text)) for box in boxes]

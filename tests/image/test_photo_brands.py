@@ -77,7 +77,7 @@ def test_finder_keeps_logo_evidence_when_ocr_fails_on_a_photo(named_catalog, tin
     logo_photo = Image.open(named_catalog["brand1"].references[0]).convert("RGB")
     finder = PhotoBrandFinder(matcher, TitleMatcher.from_catalog(named_catalog), ocr=BrokenReader())
     (found,) = finder.find([logo_photo])
-    assert found.notes == ["OCR failed: decoder exploded"]
+    assert found.notes == ["OCR failed on image 0: decoder exploded"]
     assert found.hits and found.sightings
     top_logo = next(h for h in found.hits if h.kind == "logo")
     assert found.sightings[0].brand_id == top_logo.brand_id and found.sightings[0].text == 0.0
