@@ -5,8 +5,9 @@ share with a listing photo. That index holds every reference photo's descriptors
 and mirrored; it is saved beside the reference index (``reference_keypoints.npz``) and
 reused by the next process. This prints, in one run: the time to describe the
 references and build the index, the time to load it in a fresh matcher instead, their
-ratio, and the file size per reference photo, on ``--refs`` photos of FlickrLogos-27
-(``--data``, skipped when absent).
+ratio, the file size per reference photo, and the memory the index holds per keypoint
+(search-only, as the matcher keeps it, against the same index still holding its uint8
+descriptors), on ``--refs`` photos of FlickrLogos-27 (``--data``, skipped when absent).
 
 Usage::
 
@@ -44,6 +45,7 @@ def main(argv=None) -> int:
     from counterfeit_vision.catalog import Brand, Catalog
     from counterfeit_vision.embedders import create_embedder
     from counterfeit_vision.index import ReferenceIndex
+    from counterfeit_vision.logo_keypoints import LogoKeypointIndex
     from counterfeit_vision.onboarding import build_index
     from counterfeit_vision.photo_reuse import REFERENCE_KEYPOINTS_FILE, PhotoReuseMatcher
 
@@ -62,12 +64,18 @@ def main(argv=None) -> int:
         loaded._search_index()  # searchable, as the built one is after its save
         t_load = time.perf_counter() - t0
         size = (Path(tmp) / REFERENCE_KEYPOINTS_FILE).stat().st_size
-    same = built.files().keys() == loaded.files().keys() and built.n_descriptors == loaded.n_descriptors
+        # the same index before release_descriptors(): descriptors beside the search
+        full = LogoKeypointIndex.load(Path(tmp) / REFERENCE_KEYPOINTS_FILE)
+        full._search_index()
+    same = len(built) == len(loaded) == len(full) and built.n_descriptors == loaded.n_descriptors == full.n_descriptors
     print(f"{len(photos)} reference photos (as is + mirrored), {built.n_descriptors} descriptors; same content: {same}")
     print(f"describe + build + save: {t_build:.2f} s ({1000 * t_build / len(photos):.1f} ms per photo)")
     print(f"load in a new matcher:   {t_load:.2f} s ({1000 * t_load / len(photos):.1f} ms per photo)")
     print(f"ratio build / load: {t_build / max(t_load, 1e-9):.1f}x")
     print(f"{REFERENCE_KEYPOINTS_FILE}: {size / 1e6:.1f} MB ({size / len(photos) / 1e3:.0f} kB per reference photo)")
+    n = built.n_descriptors
+    print(f"held in memory per keypoint: search only {built.held_bytes() / n:.0f} B (as the matcher keeps it), "
+          f"with the uint8 descriptors {full.held_bytes() / n:.0f} B; ratio {full.held_bytes() / built.held_bytes():.2f}x")
     return 0
 
 

@@ -156,6 +156,7 @@ class LogoKeypointIndex:
         self._ivf: tuple[str, np.ndarray] | None = None  # (digest of the descriptors, trained IVF centroids)
         self.index_state = None  # set by ImageMatcher: the ReferenceIndex content it describes
         self._faiss = None
+        self._released = False  # descriptors freed once the search was built (``release_descriptors``)
 
     def __len__(self) -> int:
         """Number of logo files described."""
@@ -163,7 +164,34 @@ class LogoKeypointIndex:
 
     @property
     def n_descriptors(self) -> int:
+        if self._released:
+            return int(self._faiss.ntotal) if self._faiss is not None else 0
         return int(sum(len(d) for d in self._desc))
+
+    def release_descriptors(self) -> None:
+        """Build the search and free the uint8 descriptors and per-file points it no longer needs.
+
+        A search-only index (the stolen-photo proposals, rebuilt from the saved file when the
+        reference index changes) then holds each keypoint once, as its search code, instead of
+        twice. ``save``, ``files`` and adding files refuse afterwards."""
+        if self._refs:
+            self._search_index()
+        self._desc, self._pts, self._released = [], [], True
+
+    def held_bytes(self) -> int:
+        """Bytes of keypoint data held in memory: descriptors, points, owners and the search's
+        codes and ids (what grows with the number of keypoints; Python objects not counted)."""
+        arrays = [*self._desc, *self._pts] + [getattr(self, a) for a in ("_points", "_owner", "_brand_of")
+                                              if getattr(self, a, None) is not None]
+        held = sum(a.nbytes for a in arrays)
+        index = self._faiss
+        if index is not None:
+            held += index.ntotal * (index.sa_code_size() + (8 if hasattr(index, "invlists") else 0))
+        return int(held)
+
+    def _refuse_if_released(self, what: str) -> None:
+        if self._released:
+            raise RuntimeError(f"cannot {what}: this keypoint index released its descriptors (search only)")
 
     def add(self, ref_id: int, brand_id: str, features: Features, *, key: str = "") -> None:
         """Describe one logo file (its keypoints in the logo's own pixels).
@@ -180,6 +208,7 @@ class LogoKeypointIndex:
 
     def _add_arrays(self, ref_id: int, brand_id: str, size: tuple[int, int], desc: np.ndarray, pts: np.ndarray,
                     key: str = "") -> None:
+        self._refuse_if_released("add a file")
         self._refs.append((int(ref_id), brand_id, (int(size[0]), int(size[1]))))
         self._desc.append(np.asarray(desc, np.uint8).reshape(-1, 128))
         self._pts.append(np.asarray(pts, np.float32).reshape(-1, 2))
@@ -189,6 +218,7 @@ class LogoKeypointIndex:
     def files(self) -> dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray] | None]:
         """Per keyed logo file: (logo size, uint8 descriptors, points), or None when the file
         has no keypoint. What ``add_file`` takes back, e.g. after ``load``."""
+        self._refuse_if_released("hand back descriptors")
         out: dict[str, tuple[tuple[int, int], np.ndarray, np.ndarray] | None] = dict.fromkeys(self._empty)
         for key, (_, _, size), desc, pts in zip(self._keys, self._refs, self._desc, self._pts):
             if key:
@@ -206,6 +236,7 @@ class LogoKeypointIndex:
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> Path:
         """Write every logo file's descriptors, its key and the ``settings`` to one .npz, atomically."""
+        self._refuse_if_released("save")
         path = Path(path)
         sizes = np.array([size for _, _, size in self._refs], np.int64).reshape(-1, 2)
         arrays = {
@@ -278,10 +309,11 @@ class LogoKeypointIndex:
             import faiss
 
             D = root_sift(np.vstack(self._desc))
-            self._owner = np.concatenate([np.full(len(d), i, np.int64) for i, d in enumerate(self._desc)])
+            # int32: per descriptor, as the search's own codes are (millions of them at scale)
+            self._owner = np.concatenate([np.full(len(d), i, np.int32) for i, d in enumerate(self._desc)])
             brands = sorted({b for _, b, _ in self._refs})
-            code = {b: i for i, b in enumerate(brands)}
-            self._brand_of = np.array([code[self._refs[i][1]] for i in self._owner], np.int64)
+            code = np.array([{b: i for i, b in enumerate(brands)}[b] for _, b, _ in self._refs], np.int32)
+            self._brand_of = code[self._owner]
             self._points = np.vstack(self._pts)
             if len(D) < APPROX_MIN_DESCRIPTORS:
                 index = faiss.IndexFlatL2(D.shape[1])

@@ -433,8 +433,10 @@ class PhotoReuseMatcher:
                 kp._search_index()  # trains the IVF, saved with the descriptors
             try:
                 kp.save(file)
-            except (OSError, ValueError) as exc:  # e.g. a read-only index folder: they stay in memory
+            except (OSError, ValueError) as exc:  # e.g. a read-only index folder: described again next time
                 log.warning("reference keypoints not saved to %s: %s", file, exc)
+        # only votes are asked of it from now on; a changed index builds a new one (from the file)
+        kp.release_descriptors()
         return kp
 
     def _vote_settings(self) -> dict:

@@ -93,6 +93,28 @@ def test_compact_index_votes_for_the_file_a_photo_shares_keypoints_with(monkeypa
         max(n for _, _, n in kp.votes(ver.features(make_photo(6, (480, 360))))) < votes[0][2] // 2
 
 
+def test_released_descriptors_keep_votes_and_matches_and_halve_the_compact_memory(monkeypatch, tmp_path):
+    """A search-only index holds each keypoint once (its 8-bit code), and says so when asked to save."""
+    from counterfeit_vision import logo_keypoints
+
+    monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
+    ver = KeypointVerifier()
+    items = [(i, f"b{i}", ver.features(make_logo(200 + i))) for i in range(6)]
+    kp = LogoKeypointIndex.from_features(items, k=4, nprobe=4, compact=True)
+    photo = ver.features(paste(make_photo(5, (480, 360)), make_logo(203), (100, 80), 1.3), min_side=600, max_side=1280)
+    votes, matches = kp.votes(photo), kp.match(photo)
+    n, before = kp.n_descriptors, kp.held_bytes()
+    kp.release_descriptors()
+    assert kp.votes(photo) == votes and [(m.brand_id, m.inliers, m.box) for m in kp.match(photo)] == \
+        [(m.brand_id, m.inliers, m.box) for m in matches]
+    assert kp.n_descriptors == n and kp.held_bytes() <= before - 128 * n
+    assert kp.held_bytes() < 0.6 * before
+    for refused in (lambda: kp.save(tmp_path / "k.npz"), kp.files, lambda: kp.add(9, "b9", items[0][2])):
+        with pytest.raises(RuntimeError, match="released its descriptors"):
+            refused()
+    assert not (tmp_path / "k.npz").exists()
+
+
 def test_simulated_views_add_keypoints_in_the_logos_own_pixels():
     ver = KeypointVerifier()
     logo = make_logo(11, (240, 160))

@@ -281,8 +281,10 @@ def test_reference_keypoints_are_saved_beside_the_index_and_reused(tiny_embedder
     p = scene_catalog["brand0"].references[0]
     os.utime(p, ns=(os.stat(p).st_atime_ns, os.stat(p).st_mtime_ns + 10**9))
     described.clear()
-    PhotoReuseMatcher(ReferenceIndex.load(folder), reference_root=scene_catalog.root)._vote_index()
+    votes = PhotoReuseMatcher(ReferenceIndex.load(folder), reference_root=scene_catalog.root)._vote_index()
     assert sorted(described) == [("brand0/references/official_0.png", False), ("brand0/references/official_0.png", True)]
+    with pytest.raises(RuntimeError, match="released its descriptors"):  # in memory: the search only
+        votes.files()
 
     file.write_bytes(file.read_bytes()[:-100])  # damaged: ignored with a warning, everything described again
     described.clear()
