@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # torch and torchvision pinned to the builds on this machine's disk (see DEVELOPERS notes in README)
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: browser demo test test-fast bench eval clean-venv sample-data
+.PHONY: browser demo test test-fast bench eval clean-venv sample-data logo-model
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -35,6 +35,13 @@ test-fast: $(STAMP)
 
 sample-data: $(STAMP)
 	$(PY) scripts/make_sample_data.py
+
+# The logo-tuned Lite0 tail (efficientnet_lite0_logo), from simple-icons in the shared data (~30 min, 2 cores)
+SHARED ?= ../shared/data
+logo-model: $(STAMP)
+	$(PY) -m pip install -q -e '.[tuning]'
+	$(PY) -m training.logo_tuning --icons $(SHARED)/simple_icons \
+		--out counterfeit_vision/embedders/weights/efficientnet_lite0_logo_tail.pt
 
 clean-venv:
 	rm -rf $(VENV)

@@ -23,10 +23,12 @@ class UsageError(Exception):
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--embedder", default="auto",
-                   choices=("auto", "clip", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2"),
+    from counterfeit_vision.embedders import EMBEDDER_NAMES
+
+    p.add_argument("--embedder", default="auto", choices=EMBEDDER_NAMES,
                    help="image embedder (auto: CLIP if its weights are local, else efficientnet_lite0; "
-                        "efficientnet_lite1/2: larger offline models, slower)")
+                        "efficientnet_lite1/2: larger offline models, slower; efficientnet_lite0_logo: "
+                        "Lite0 with a logo-tuned tail)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"))
 

