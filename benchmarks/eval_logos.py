@@ -139,7 +139,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--holdout", type=int, default=5)
     ap.add_argument("--ref-frac", type=float, default=0.5)
-    ap.add_argument("--embedder", default="efficientnet_lite0")
+    ap.add_argument("--embedder", default="efficientnet_lite0_logo",
+                    help="efficientnet_lite0_logo (default: Lite0 with the logo-tuned tail), efficientnet_lite0, ...")
     ap.add_argument("--precision", default="auto")
     ap.add_argument("--no-heads", action="store_true", help="nearest-neighbour scoring only")
     ap.add_argument("--no-verify", action="store_true")
@@ -300,7 +301,8 @@ def cached_index(args, catalog, embedder, catalog_root: Path):
     from counterfeit_vision.index import ReferenceIndex
     from counterfeit_vision.onboarding import build_index
 
-    key = f"seed{args.seed}-holdout{args.holdout}-ref{args.ref_frac}-aug{not args.no_augment}-heads{not args.no_heads}"
+    key = (f"{args.embedder}-seed{args.seed}-holdout{args.holdout}-ref{args.ref_frac}"
+           f"-aug{not args.no_augment}-heads{not args.no_heads}")
     cache = args.index_cache / key if args.index_cache else None
     if cache is not None and (cache / "manifest.json").is_file():
         index = ReferenceIndex.load(cache, expect=embedder.info)
