@@ -67,14 +67,20 @@ def _visual_cues(inp: ListingInputs) -> dict[str, dict[str, float]]:
     return out
 
 
-def _text_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
-    """Mentions of each brand in text: as the maker (``named``), as what a product fits, as misuse."""
+def _mention_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
+    """Mentions of each brand in text: as the maker (``named``) or as what a product fits."""
     for f in findings:
         c = cues.setdefault(f.brand_id, {})
         accessory = f.accessory_mention
         # an accessory mention names the brand without invoking it as the product's maker
         c[f"{prefix}_named"] = max(c.get(f"{prefix}_named", 0.0), 0.0 if accessory else 1.0)
         c[f"{prefix}_accessory"] = max(c.get(f"{prefix}_accessory", 0.0), 1.0 if accessory else 0.0)
+
+
+def _misuse_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
+    """The strongest misuse finding (evasive spelling, replica words) per brand; every brand found gets a row."""
+    for f in findings:
+        c = cues.setdefault(f.brand_id, {})
         if f.verdict == "misuse":
             c[f"{prefix}_misuse"] = max(c.get(f"{prefix}_misuse", 0.0), float(f.score))
 
@@ -85,8 +91,10 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
     listing = inp.listing
     visual = _visual_cues(inp)
     text: dict[str, dict[str, float]] = {}
-    _text_cues(inp.title_findings, text, "title")
-    _text_cues([f for _, found in inp.ocr_findings for f in found], text, "ocr")
+    _mention_cues(inp.title_findings, text, "title")
+    _misuse_cues(inp.title_findings, text, "title")
+    # names read in photos count through the sightings (_visual_cues: weighted by the reads' confidence)
+    _misuse_cues([f for _, found in inp.ocr_findings for f in found], text, "ocr")
     history = seller_history(listing.seller_id) if seller_history and listing.seller_id else 0.0
     out = []
     for brand_id in sorted(set(visual) | set(text)):

@@ -49,6 +49,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from counterfeit_vision._atomic import atomic_write
 from counterfeit_vision.embedders.efficientnet import tail_of
+from counterfeit_vision.regions import iou
 
 __all__ = ["EXCLUDED", "TuneConfig", "make_canvases", "save_tail", "train_tail"]
 
@@ -161,7 +162,7 @@ def _canvas(rng: random.Random, photos, icons_dir: Path, jobs, colours) -> tuple
         for _ in range(20):  # a free spot
             side = int(min(w, h) * float(np.exp(rng.uniform(np.log(0.12), np.log(0.45)))))
             x, y = rng.randint(8, w - side - 8), rng.randint(8, h - side - 8)
-            if all(x + side <= b[0] or b[2] <= x or y + side <= b[1] or b[3] <= y for _, b in placed):
+            if all(iou((x, y, x + side, y + side), b) == 0 for _, b in placed):
                 break
         else:
             continue
