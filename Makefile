@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # torch and torchvision pinned to the builds on this machine's disk (see DEVELOPERS notes in README)
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: browser demo test test-fast bench eval clean-venv sample-data logo-model
+.PHONY: browser demo lint test test-fast bench eval clean-venv sample-data logo-model
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,8 +27,12 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "warning: could not install chromium; browser tests will be skipped"
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(PY) -m pytest -q
+
+# pyflakes, pycodestyle, import order and public docstrings (config: pyproject.toml [tool.ruff])
+lint: $(STAMP)
+	$(PY) -m ruff check .
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow"

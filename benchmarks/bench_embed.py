@@ -82,8 +82,8 @@ def bench_embedder(paths: list[Path], batch_size: int, workers: int | None, thre
 
     from counterfeit_vision.embedders import create_embedder
     from counterfeit_vision.embedders._device import cpu_has_fast_bf16
-    from counterfeit_vision.fast_path import embed_paths, fast_model, threads_per_stream
-    from counterfeit_vision.images import load_rgb, load_rgb_scaled
+    from counterfeit_vision.embedders.fast_path import embed_paths, fast_model, threads_per_stream
+    from counterfeit_vision.image.decode import load_rgb, load_rgb_scaled
 
     naive = create_embedder("efficientnet_lite0", device="cpu", precision="fp32")
     fast = create_embedder("efficientnet_lite0", device="cpu", precision="auto")
@@ -159,8 +159,8 @@ def bench_sweep(paths: list[Path], rounds: int) -> None:
     import torch
 
     from counterfeit_vision.embedders import create_embedder
-    from counterfeit_vision.fast_path import embed_paths, fast_model, load_tensor
-    from counterfeit_vision.images import load_rgb, load_rgb_scaled
+    from counterfeit_vision.embedders.fast_path import embed_paths, fast_model, load_tensor
+    from counterfeit_vision.image.decode import load_rgb, load_rgb_scaled
 
     naive = create_embedder("efficientnet_lite0", device="cpu", precision="fp32")
     n = len(paths)
@@ -256,7 +256,7 @@ def _clustered(n: int, d: int, centres: np.ndarray, rng: np.random.Generator, sp
 
 def bench_search(n: int, d: int, queries: int, nprobe: int) -> None:
     from counterfeit_vision.embedders.base import EmbedderInfo
-    from counterfeit_vision.index import ReferenceEntry, ReferenceIndex, approx_factory
+    from counterfeit_vision.index.reference import ReferenceEntry, ReferenceIndex, approx_factory
 
     rng = np.random.default_rng(0)
     centres = rng.standard_normal((4096, d)).astype(np.float32)
@@ -298,7 +298,8 @@ def bench_search(n: int, d: int, queries: int, nprobe: int) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path,
+                    default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--images", type=int, default=48)
     ap.add_argument("--rounds", type=int, default=5, help="alternating naive/fast timing rounds")
     ap.add_argument("--batch-size", type=int, default=4)

@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO))
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path,
+                    default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--refs", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -44,10 +45,10 @@ def main(argv=None) -> int:
     cv2.setNumThreads(args.threads)
     from counterfeit_vision.catalog import Brand, Catalog
     from counterfeit_vision.embedders import create_embedder
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.logo_keypoints import LogoKeypointIndex
-    from counterfeit_vision.onboarding import build_index
-    from counterfeit_vision.photo_reuse import REFERENCE_KEYPOINTS_FILE, PhotoReuseMatcher
+    from counterfeit_vision.image.keypoint_index import LogoKeypointIndex
+    from counterfeit_vision.image.photo_reuse import REFERENCE_KEYPOINTS_FILE, PhotoReuseMatcher
+    from counterfeit_vision.index.onboarding import build_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     photos = sorted(folder.glob("*.jpg"))[:args.refs]
     catalog = Catalog.from_brands([Brand(id="brand", name="Brand", root=folder, references=tuple(photos))],
@@ -57,16 +58,18 @@ def main(argv=None) -> int:
         index = build_index(catalog, embedder, adapt=False)
         index.save(tmp)
         t0 = time.perf_counter()
-        built = PhotoReuseMatcher(index, reference_root=catalog.root)._vote_index()
+        matcher = PhotoReuseMatcher(index, reference_root=catalog.root)
+        matcher.prepare_cache(tmp)  # what save_index does: describe every photo, write the cache
+        built = matcher.vote_index()
         t_build = time.perf_counter() - t0
         t0 = time.perf_counter()
-        loaded = PhotoReuseMatcher(ReferenceIndex.load(tmp), reference_root=catalog.root)._vote_index()
-        loaded._search_index()  # searchable, as the built one is after its save
+        loaded = PhotoReuseMatcher(ReferenceIndex.load(tmp), reference_root=catalog.root).vote_index()
+        loaded.build_search()  # searchable, as the built one is after its save
         t_load = time.perf_counter() - t0
         size = (Path(tmp) / REFERENCE_KEYPOINTS_FILE).stat().st_size
         # the same index before release_descriptors(): descriptors beside the search
         full = LogoKeypointIndex.load(Path(tmp) / REFERENCE_KEYPOINTS_FILE)
-        full._search_index()
+        full.build_search()
     same = len(built) == len(loaded) == len(full) and built.n_descriptors == loaded.n_descriptors == full.n_descriptors
     print(f"{len(photos)} reference photos (as is + mirrored), {built.n_descriptors} descriptors; same content: {same}")
     print(f"describe + build + save: {t_build:.2f} s ({1000 * t_build / len(photos):.1f} ms per photo)")
@@ -75,7 +78,8 @@ def main(argv=None) -> int:
     print(f"{REFERENCE_KEYPOINTS_FILE}: {size / 1e6:.1f} MB ({size / len(photos) / 1e3:.0f} kB per reference photo)")
     n = built.n_descriptors
     print(f"held in memory per keypoint: search only {built.held_bytes() / n:.0f} B (as the matcher keeps it), "
-          f"with the uint8 descriptors {full.held_bytes() / n:.0f} B; ratio {full.held_bytes() / built.held_bytes():.2f}x")
+          f"with the uint8 descriptors {full.held_bytes() / n:.0f} B; "
+          f"ratio {full.held_bytes() / built.held_bytes():.2f}x")
     return 0
 
 

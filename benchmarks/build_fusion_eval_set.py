@@ -131,9 +131,8 @@ def _strip_brand(title: str, name: str) -> str:
 
 def build(data: Path, out: Path, *, n_listings: int = 20000, seed: int = 0, photo_share: float = 0.35,
           logo_photos: int = 8, reference_photos: int = 3, other_photos: int = 60) -> dict:
-    from PIL import Image
-
     import yaml
+    from PIL import Image
 
     rng = random.Random(seed)
     if out.exists():

@@ -33,7 +33,6 @@ for p in (REPO, REPO / "benchmarks"):
         sys.path.insert(0, str(p))
 
 import numpy as np  # noqa: E402
-
 from build_fusion_eval_set import build, default_data_dir  # noqa: E402
 
 
@@ -41,7 +40,7 @@ class CachingImageMatcher:
     """Wraps an ImageMatcher; hits per photo are cached by pixel hash (listings reuse photos)."""
 
     def __init__(self, inner, cache_file: Path):
-        from counterfeit_vision.image_matching import ImageHit
+        from counterfeit_vision.image.matcher import ImageHit
 
         self.inner, self.cache_file, self._hit = inner, cache_file, ImageHit
         self.cache: dict[str, list] = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
@@ -75,7 +74,7 @@ def scan(set_dir: Path, *, use_images: bool, batch_size: int = 64) -> list[dict]
     if use_images and not (set_dir / "index" / "manifest.json").is_file():
         from counterfeit_vision.catalog import load_catalog
         from counterfeit_vision.embedders import create_embedder
-        from counterfeit_vision.onboarding import build_index
+        from counterfeit_vision.index.onboarding import build_index
 
         print("building the eval catalogue's reference index ...")
         catalog = load_catalog(set_dir / "catalog")
@@ -105,8 +104,8 @@ def scan(set_dir: Path, *, use_images: bool, batch_size: int = 64) -> list[dict]
 
 
 def feature_table(results: list[dict], labels: list[dict]):
-    from counterfeit_vision.signals import FEATURE_NAMES
-    from training.fusion import FeatureTable
+    from counterfeit_vision.fusion.cues import FEATURE_NAMES
+    from counterfeit_vision.fusion.fitting import FeatureTable
 
     lab = {x["id"]: x for x in labels}
     rows = []
@@ -148,8 +147,8 @@ def main(argv=None) -> int:
     if not (args.data / "titles" / "genuine_titles.csv").is_file():
         print(f"shared data not found at {args.data}; skipping the fusion evaluation")
         return 0
-    from counterfeit_vision.fusion import HandSetFusion
-    from training.fusion import evaluate, fit_fusion
+    from counterfeit_vision.fusion.fitting import evaluate, fit_fusion
+    from counterfeit_vision.fusion.handset import HandSetFusion
 
     if args.rebuild or not (args.set / "listings.jsonl").is_file():
         print("building the eval set ...")
@@ -227,8 +226,8 @@ def main(argv=None) -> int:
     if args.via_store:
         from build_fusion_eval_set import outcome_rows
 
-        from counterfeit_vision.feedback import FeedbackStore, write_outcomes
-        from training.fusion import train_from_store
+        from counterfeit_vision.feedback.store import FeedbackStore, write_outcomes
+        from counterfeit_vision.fusion.fitting import train_from_store
 
         args.via_store.mkdir(parents=True, exist_ok=True)
         db = args.via_store / "feedback.sqlite3"
@@ -248,7 +247,7 @@ def main(argv=None) -> int:
         d = fit.model.save(args.models / fit.model.version)
         print(f"\nsaved {fit.model.version} to {d}")
     if args.json:
-        from counterfeit_vision.learned_fusion import _jsonable
+        from counterfeit_vision.fusion.learned import _jsonable
 
         args.json.write_text(json.dumps(_jsonable({"mode": mode, "hand_set": hand, "learned": learned,
                                                    "hand_set_all": hand_all, "learned_all": learned_all,

@@ -165,18 +165,18 @@ def main(argv=None) -> int:
         print(f"skip: FlickrLogos-27 not found at {folder} (pass --data DIR or set CV_SHARED_DATA)")
         return 0
     from counterfeit_vision.embedders import create_embedder
-    from counterfeit_vision.image_matching import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageMatcher
-    from counterfeit_vision.images import load_rgb
+    from counterfeit_vision.image.decode import load_rgb
+    from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageMatcher
+    from counterfeit_vision.image.photo_brands import PhotoBrandFinder
+    from counterfeit_vision.image.regions import iou
     from counterfeit_vision.ocr import OcrReader
-    from counterfeit_vision.photo_brands import PhotoBrandFinder
-    from counterfeit_vision.regions import iou
     from counterfeit_vision.titles.matcher import TitleMatcher
 
     data = load_flickr(folder)
     catalog_brands, held, refs, queries, negatives = split(data, args.seed, args.holdout, args.ref_frac)
     # the data set holds some pictures twice under different names; a listing photo that is
     # a twin of a brand-supplied photo would test photo reuse, not logo finding: set aside
-    from counterfeit_vision.near_duplicate import hamming, phash
+    from counterfeit_vision.image.phash import hamming, phash
 
     hashes = {img: phash(load_rgb(folder / "images" / img)) for img in data}
     ref_hashes = [hashes[i] for imgs in refs.values() for i in imgs]
@@ -228,7 +228,8 @@ def main(argv=None) -> int:
         flag = lambda r: hit_flag(r) or any(sc >= LOGO_REVIEW_THRESHOLD for _, sc, _, _ in r["sightings"])  # noqa: E731
         correct = _report("logo hits + brand names read by OCR", pos, neg, "pred", "score", "kind", thr, flag)
     any_kind = sum(1 for r in pos if r["pred_any_kind"] in r["brands"])
-    print(f"(diagnostic) top-1 by the best image hit of any kind: {any_kind / max(1, len(pos)):.3f}  ({any_kind}/{len(pos)})")
+    print(f"(diagnostic) top-1 by the best image hit of any kind: {any_kind / max(1, len(pos)):.3f}  "
+          f"({any_kind}/{len(pos)})")
     ious = []
     for r in correct:
         if r["box"]:
@@ -298,8 +299,8 @@ def _report(title, pos, neg, pred, score, kind, thr, flagged) -> list[dict]:
 
 def cached_index(args, catalog, embedder, catalog_root: Path):
     """Onboard the catalogue, or (``--index-cache``) reuse an index built for the same split and options."""
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.index.onboarding import build_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     key = (f"{args.embedder}-seed{args.seed}-holdout{args.holdout}-ref{args.ref_frac}"
            f"-aug{not args.no_augment}-heads{not args.no_heads}")
@@ -331,7 +332,7 @@ def baseline(embedder, folder: Path, refs, queries) -> None:
     """Plain whole-photo nearest neighbour against the brand-supplied photos."""
     import numpy as np
 
-    from counterfeit_vision.images import load_rgb
+    from counterfeit_vision.image.decode import load_rgb
 
     ref_items = [(b, img) for b, imgs in refs.items() for img in imgs]
     xr = embedder.embed_images([load_rgb(folder / "images" / i, draft_size=512) for _, i in ref_items])

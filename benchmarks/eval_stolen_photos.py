@@ -40,7 +40,6 @@ import io
 import os
 import random
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -125,7 +124,8 @@ def split(data: dict[str, dict], seed: int, holdout: int, n_refs: int):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
+    ap.add_argument("--data", type=Path,
+                    default=Path(os.environ.get("CV_SHARED_DATA", REPO.parent / "shared" / "data")))
     ap.add_argument("--refs", type=int, default=150)
     ap.add_argument("--holdout", type=int, default=13, help="brands whose photos are the unrelated photos")
     ap.add_argument("--seed", type=int, default=0)
@@ -145,10 +145,10 @@ def main(argv=None) -> int:
 
     from counterfeit_vision.catalog import Brand, Catalog
     from counterfeit_vision.embedders import create_embedder
-    from counterfeit_vision.image_matching import PHOTO_REVIEW_THRESHOLD, ImageMatcher
-    from counterfeit_vision.images import load_rgb
-    from counterfeit_vision.near_duplicate import hamming, phash
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.image.decode import load_rgb
+    from counterfeit_vision.image.matcher import PHOTO_REVIEW_THRESHOLD, ImageMatcher
+    from counterfeit_vision.image.phash import hamming, phash
+    from counterfeit_vision.index.onboarding import build_index
 
     data = load_flickr(folder)
     rng = random.Random(args.seed)
@@ -215,7 +215,8 @@ def main(argv=None) -> int:
             pos_scores.append(s)
             pos_names.append(name)
             m = reason(start + j, h)
-            found_by[name][(m.reason if m is not None else "?") if ok and s >= PHOTO_REVIEW_THRESHOLD else "missed"] += 1
+            why = (m.reason if m is not None else "?") if ok and s >= PHOTO_REVIEW_THRESHOLD else "missed"
+            found_by[name][why] += 1
 
     def negatives(imgs: list[str], label: str) -> tuple[np.ndarray, Counter]:
         """Best photo-hit score of each photo and of its mirror; causes of the hits at the threshold."""

@@ -31,12 +31,12 @@ _LAZY = {
     "load_catalog": "catalog",
     "Detector": "detector", "DetectorConfig": "detector",
     "Listing": "listing", "Result": "listing", "Evidence": "listing", "read_listings": "listing",
-    "BrandCues": "signals", "HandSetFusion": "fusion", "decide": "fusion",
-    "ReferenceIndex": "index", "create_embedder": "embedders", "OcrReader": "ocr", "TextBox": "ocr",
-    "ImageMatcher": "image_matching", "ImageHit": "image_matching",
-    "PhotoBrandFinder": "photo_brands", "BrandSighting": "photo_brands",
+    "BrandCues": "fusion.cues", "HandSetFusion": "fusion.handset", "decide": "fusion.handset",
+    "ReferenceIndex": "index.reference", "create_embedder": "embedders", "OcrReader": "ocr", "TextBox": "ocr",
+    "ImageMatcher": "image.matcher", "ImageHit": "image.matcher",
+    "PhotoBrandFinder": "image.photo_brands", "BrandSighting": "image.photo_brands",
     "TitleMatcher": "titles", "TitleFinding": "titles",
-    "add_brand": "onboarding", "build_index": "onboarding", "onboard_brand_folder": "onboarding",
+    "add_brand": "index.onboarding", "build_index": "index.onboarding", "onboard_brand_folder": "index.onboarding",
 }
 
 

@@ -7,7 +7,7 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, IO
+from typing import IO, Any, Iterator
 
 __all__ = ["atomic_write", "write_json_atomic"]
 

@@ -22,7 +22,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
-from counterfeit_vision.images import IMAGE_SUFFIXES, ImageError, probe_image
+from counterfeit_vision.errors import UserError
+from counterfeit_vision.image.decode import IMAGE_SUFFIXES, ImageError, probe_image
 
 __all__ = [
     "Brand",
@@ -65,7 +66,7 @@ class CatalogProblem:
         return f"{self.file}: {self.field}: {self.message}"
 
 
-class CatalogError(ValueError):
+class CatalogError(UserError, ValueError):
     """A catalogue failed validation; ``problems`` lists every issue found."""
 
     def __init__(self, problems: list[CatalogProblem]):

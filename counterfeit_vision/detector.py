@@ -2,10 +2,10 @@
 
 Flow per batch of listings::
 
-    photos --load--> PhotoBrandFinder: ImageMatcher (logos, official photos) --+
-                                       OcrReader --> TitleMatcher (names)  --+--> BrandCues per brand --> fusion --> Result
-    title ---------> TitleMatcher ----------------------------------------------+
-    price, seller --------------------------------------------------------------+
+    photos -load-> PhotoBrandFinder: ImageMatcher (logos, official photos) --+
+                                     OcrReader -> TitleMatcher (names) ------+-> BrandCues per brand -> fusion -> Result
+    title -------> TitleMatcher ---------------------------------------------+
+    price, seller -----------------------------------------------------------+
 
 Everything heavy is batched across the listings of a batch; a failure in one
 listing (bad photo, odd text) becomes a note or an error on that row only.
@@ -16,17 +16,20 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
-
-from PIL import Image
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
-from counterfeit_vision.evidence import ListingInputs, build_cues, build_evidence
-from counterfeit_vision.fusion import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
-from counterfeit_vision.images import ImageError, load_rgb
+from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
+from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
+from counterfeit_vision.image.decode import ImageError, load_rgb
+from counterfeit_vision.image.photo_brands import PhotoBrandFinder
 from counterfeit_vision.listing import Listing, Result
-from counterfeit_vision.photo_brands import PhotoBrandFinder
+
+if TYPE_CHECKING:  # heavy modules, imported when a detector is built
+    from counterfeit_vision.image.matcher import ImageMatcher
+    from counterfeit_vision.ocr import OcrReader
+    from counterfeit_vision.titles import TitleMatcher
 
 __all__ = ["Detector", "DetectorConfig"]
 
@@ -55,10 +58,10 @@ class Detector:
     """
 
     catalog: Catalog
-    title_matcher: object
+    title_matcher: "TitleMatcher"
     fusion: FusionModel = field(default_factory=HandSetFusion)
-    image_matcher: object | None = None
-    ocr: object | None = None
+    image_matcher: "ImageMatcher | None" = None
+    ocr: "OcrReader | None" = None
     seller_history: Callable[[str], float] | None = None
     model_info: dict = field(default_factory=dict)
     image_draft_size: int | None = None  # decode JPEGs at reduced size (DetectorConfig.image_draft_size)
@@ -69,8 +72,10 @@ class Detector:
                      rebuild_index: bool = False) -> "Detector":
         """Load the catalogue, the title engine, and (if enabled) the embedder, index and OCR.
 
-        The index at ``index_dir`` is loaded if it exists and was built by the same
-        embedder, otherwise built from the catalogue and saved there.
+        The index at ``index_dir`` is loaded; it must have been built by the configured
+        embedder from this catalogue's brands (else ``IndexMismatchError`` naming the command
+        that fixes it). When ``index_dir`` holds no index (or ``rebuild_index``), the index
+        is built from the catalogue and saved there; without ``index_dir`` it is built in memory.
         """
         from counterfeit_vision.titles import TitleMatcher
 
@@ -115,14 +120,18 @@ class Detector:
             yield from self.score_batch(chunk, batch_size=batch_size)
 
     def _score_chunk(self, chunk: list[Listing | Result]) -> list[Result]:
-        todo = [x for x in chunk if isinstance(x, Listing)]
-        inputs = {x.id: ListingInputs(x) for x in todo}
-        self._read_photos(inputs.values())
-        self._see_photos(inputs.values())
-        titles = self.title_matcher.match_batch([x.title for x in todo], categories=[x.category for x in todo])
-        for x, found in zip(todo, titles):
-            inputs[x.id].title_findings = found
-        return [x if isinstance(x, Result) else self._fuse(inputs[x.id]) for x in chunk]
+        # inputs are kept by position, never by id: two rows may carry the same id
+        slots = [i for i, x in enumerate(chunk) if isinstance(x, Listing)]
+        inputs = [ListingInputs(chunk[i]) for i in slots]
+        self._read_photos(inputs)
+        self._see_photos(inputs)
+        titles = self.title_matcher.match_batch([inp.listing.title for inp in inputs],
+                                                categories=[inp.listing.category for inp in inputs])
+        out: list[Result] = list(chunk)  # failed rows (Result) stay in place
+        for i, inp, found in zip(slots, inputs, titles):
+            inp.title_findings = found
+            out[i] = self._fuse(inp)
+        return out
 
     def _read_photos(self, inputs: Iterable[ListingInputs]) -> None:
         if self.image_matcher is None and self.ocr is None:
@@ -165,8 +174,7 @@ class Detector:
         out, cues = scored[0]
         brand = self.catalog[cues.brand_id]
         # a learned fusion model may carry per-brand thresholds chosen for a precision target
-        learned = getattr(self.fusion, "thresholds_for", None)
-        decision = decide(out.confidence, (learned(brand.id) if learned else None) or brand.thresholds)
+        decision = decide(out.confidence, self.fusion.thresholds_for(brand.id) or brand.thresholds)
         signals = {**cues.features(), "attribution": cues.attribution,
                    **{f"contribution.{k}": v for k, v in out.contributions.items()}}
         evidence = build_evidence(inp, cues, brand)
@@ -185,26 +193,49 @@ def _as_listing(item: Listing | dict, n: int) -> Listing | Result:
 
 def _image_matcher(catalog: Catalog, index_dir, config: DetectorConfig, rebuild: bool):
     from counterfeit_vision.embedders import create_embedder
-    from counterfeit_vision.image_matching import ImageMatcher
-    from counterfeit_vision.index import IndexMismatchError, ReferenceIndex
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.image.matcher import ImageMatcher
 
     embedder = create_embedder(config.embedder, device=config.device, precision=config.precision)
-    index = None
-    if index_dir is not None and not rebuild:
-        try:
-            index = ReferenceIndex.load(index_dir, expect=embedder.info)
-            missing = {b.id for b in catalog if b.logos or b.references} - index.brands()
-            if missing:
-                log.warning("index at %s lacks brands %s; rebuilding", index_dir, sorted(missing))
-                index = None
-        except IndexMismatchError as exc:
-            log.warning("%s", exc)
-    if index is None:
-        log.info("building the reference index with %s", embedder.info.name)
-        index = build_index(catalog, embedder, factory=config.index_factory)
-        if index_dir is not None:
-            index.save(index_dir)
+    index = _load_or_build_index(catalog, embedder, index_dir, config, rebuild)
     info = {"embedder": embedder.info.name, "embedder_weights": embedder.info.weights_digest,
             "index_vectors": len(index), "device": str(embedder.device), "precision": str(embedder.dtype)}
-    return ImageMatcher(embedder, index), info
+    # references are read from the catalogue in use, wherever the index was built from
+    return ImageMatcher(embedder, index, reference_root=catalog.root), info
+
+
+def _load_or_build_index(catalog: Catalog, embedder, index_dir, config: DetectorConfig, rebuild: bool):
+    """The index at ``index_dir`` checked against the embedder and the catalogue; built (and saved
+    there) only when there is none or a rebuild is asked for. An existing index is never replaced
+    behind the caller's back: a mismatch is an error that names the fix."""
+    from counterfeit_vision.index.onboarding import build_index, save_index
+    from counterfeit_vision.index.reference import MANIFEST_NAME, ReferenceIndex
+
+    if index_dir is not None and not rebuild and (Path(index_dir) / MANIFEST_NAME).exists():
+        index = ReferenceIndex.load(index_dir, expect=embedder.info)  # IndexMismatchError names `index build`
+        _check_in_step(catalog, index, index_dir)
+        return index
+    log.info("building the reference index with %s", embedder.info.name)
+    index = build_index(catalog, embedder, factory=config.index_factory)
+    if index_dir is not None:
+        save_index(index, index_dir, embedder, reference_root=catalog.root)
+        log.warning("built the reference index of %d brands with %s and saved it to %s", len(index.brands()),
+                    embedder.info.name, index_dir)
+    return index
+
+
+def _check_in_step(catalog: Catalog, index, index_dir) -> None:
+    from counterfeit_vision.index.reference import IndexMismatchError
+
+    wanted = {b.id for b in catalog if b.logos or b.references}
+    missing, extra = sorted(wanted - index.brands()), sorted(index.brands() - set(catalog.brands))
+    if not missing and not extra:
+        return
+    fixes = [f"`counterfeit-vision brand add {catalog.root or 'CATALOG'}/{b} --catalog {catalog.root or 'CATALOG'} "
+             f"--index {index_dir}`" for b in missing[:3]]
+    fixes += [f"`counterfeit-vision brand remove {b} --index {index_dir}`" for b in extra[:3]]
+    raise IndexMismatchError(
+        f"index at {index_dir} is out of step with catalogue {catalog.root}: "
+        + (f"brands missing from the index: {', '.join(missing)}; " if missing else "")
+        + (f"brands not in the catalogue: {', '.join(extra)}; " if extra else "")
+        + f"fix with {' and '.join(fixes)}, or rebuild with "
+        f"`counterfeit-vision index build --catalog {catalog.root or 'CATALOG'} --index {index_dir}`")

@@ -52,6 +52,7 @@ class TextBox:
 
 
 def default_model_dir() -> Path:
+    """Folder of the offline EasyOCR English weights (the ``easyocr_en_models`` package)."""
     try:
         import easyocr_en_models
     except ImportError as exc:

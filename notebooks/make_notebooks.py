@@ -43,7 +43,7 @@ of fake and genuine listings, documented there; no real outcomes exist yet):
     new_code_cell("""\
 import tempfile
 from counterfeit_vision.catalog import load_catalog
-from counterfeit_vision.feedback import FeedbackStore, write_outcomes
+from counterfeit_vision.feedback.store import FeedbackStore, write_outcomes
 from training.fusion import simulate_feedback, simulated_results, simulated_outcomes
 
 catalog = load_catalog(REPO / "brand_catalog")
@@ -63,11 +63,11 @@ A seller's confirmed fakes feed the `seller_history` cue: confirmed / (decided +
     new_markdown_cell("""\
 ## Train: compare with the active model (none yet: the hand-set formula) on the same held-out fold"""),
     new_code_cell("""\
-from training.fusion import train_from_store
+from counterfeit_vision.fusion.fitting import train_from_store
 report = train_from_store(store, work / "models")
 print(report.format())"""),
     new_code_cell("""\
-from counterfeit_vision.learned_fusion import load_fusion_model
+from counterfeit_vision.fusion.learned import load_fusion_model
 model = load_fusion_model(work / "models")          # the ACTIVE one
 print(model.version)
 {"coefficients": model.manifest["coefficients"], "thresholds": model.global_thresholds,
@@ -75,9 +75,9 @@ print(model.version)
     new_markdown_cell("""\
 ## Calibration and the precision/recall trade-off on the held-out test fold"""),
     new_code_cell("""\
-from counterfeit_vision.calibration import plot_reliability, plot_precision_recall
-from counterfeit_vision.fusion import HandSetFusion
-from training.fusion import FeatureTable, split_folds, model_confidences
+from counterfeit_vision.fusion.calibration import plot_reliability, plot_precision_recall
+from counterfeit_vision.fusion.handset import HandSetFusion
+from counterfeit_vision.fusion.fitting import FeatureTable, split_folds, model_confidences
 
 test = split_folds(FeatureTable.from_store(store))["test"]
 p_learned = model_confidences(model, test)
@@ -98,13 +98,14 @@ ax.set_ylim(0.5, 1.005);"""),
 An authorised seller never raises the score, and a perfect photo match from an
 authorised seller at a normal price is not taken down."""),
     new_code_cell("""\
-from counterfeit_vision.fusion import decide
-from counterfeit_vision.signals import BrandCues
+from counterfeit_vision.fusion.handset import decide
+from counterfeit_vision.fusion.cues import BrandCues
 official = BrandCues("velora", title_brand=1, logo=1, photo=1, authorized_seller=True)
 copycat = BrandCues("velora", title_brand=1, logo=1, photo=1, price_below_floor=1, title_misuse=0.9)
 for c in (official, copycat):
     out = model.score(c)
-    print(f"{out.confidence:.3f}", decide(out.confidence, model.thresholds_for("velora")).decision, out.contributions)"""),
+    print(f"{out.confidence:.3f}", decide(out.confidence, model.thresholds_for("velora")).decision,
+          out.contributions)"""),
 ]
 
 ONBOARDING = [
@@ -118,7 +119,7 @@ the box in the listing photo and the reference image it matched."""),
     new_code_cell("""\
 import counterfeit_vision
 from counterfeit_vision.catalog import load_catalog
-from counterfeit_vision.onboarding import build_index, onboard_brand_folder
+from counterfeit_vision.index.onboarding import build_index, onboard_brand_folder
 
 catalog = load_catalog(REPO / "brand_catalog")
 newcomer = "velora"
@@ -126,13 +127,19 @@ embedder = counterfeit_vision.create_embedder("efficientnet_lite0", device="cpu"
 index = build_index(catalog.without_brand(newcomer), embedder, root=catalog.root)
 print(len(index), "vectors for", sorted(index.brands()))"""),
     new_code_cell("""\
-brand = onboard_brand_folder(REPO / "brand_catalog" / newcomer, index, embedder, catalog_root=catalog.root)
+import tempfile
+from pathlib import Path
+
+# the folder is already in the catalogue, so nothing is copied; the index is saved to a scratch folder
+index_dir = Path(tempfile.mkdtemp()) / "index"
+brand = onboard_brand_folder(REPO / "brand_catalog" / newcomer, catalog_dir=REPO / "brand_catalog", index=index,
+                             index_dir=index_dir, embedder=embedder)
 print(f"onboarded {brand.name}: {len(brand.logos)} logos, {len(brand.references)} official photos;",
       len(index), "vectors for", sorted(index.brands()))"""),
     new_code_cell("""\
 from PIL import Image
-from counterfeit_vision.image_matching import ImageMatcher
-from counterfeit_vision.images import ImageError, load_rgb
+from counterfeit_vision.image.matcher import ImageMatcher
+from counterfeit_vision.image.decode import ImageError, load_rgb
 
 paths, photos = [], []
 for p in sorted((REPO / "samples" / "images").glob("*.jpg")):

@@ -129,8 +129,8 @@ def draw_product(im: Image.Image, kind: str, box, color) -> None:
               fill=tuple(c // 2 for c in color), width=10)
         d.rounded_rectangle(box, radius=20, fill=color)
     elif kind == "shoe":
-        d.polygon([(x1, y2), (x1, y1 + (y2 - y1) // 2), (x1 + (x2 - x1) // 3, y1), (x2 - (x2 - x1) // 4, y1 + (y2 - y1) // 2),
-                   (x2, y1 + 2 * (y2 - y1) // 3), (x2, y2)], fill=color)
+        d.polygon([(x1, y2), (x1, y1 + (y2 - y1) // 2), (x1 + (x2 - x1) // 3, y1),
+                   (x2 - (x2 - x1) // 4, y1 + (y2 - y1) // 2), (x2, y1 + 2 * (y2 - y1) // 3), (x2, y2)], fill=color)
         d.rectangle((x1, y2 - 15, x2, y2), fill=(240, 240, 240))
     elif kind == "phone":
         d.rounded_rectangle(box, radius=30, fill=(25, 25, 30))
@@ -235,7 +235,7 @@ def write_listings() -> None:
              images=[save("mug.jpg", background(640, 480, "plain"))]),
         dict(id="genuine-haldane-authorized", title="Haldane Meridian automatic watch", price=2100,
              currency="USD", seller_id="haldane-boutique", category="watches",
-             images=[f"../brand_catalog/haldane/references/official_0.jpg"]),
+             images=["../brand_catalog/haldane/references/official_0.jpg"]),
     ]
     bad = write_bad_inputs(img_dir)
     rows += [
@@ -267,7 +267,10 @@ def write_bad_inputs(img_dir: Path) -> dict[str, str]:
     (img_dir / "notes.jpg").write_text("this is a text file, not a photo\n")
     # A decompression bomb: a valid PNG header claiming 100,000 x 100,000 pixels.
     ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 2, 0, 0, 0)
-    chunk = lambda tag, data: struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
     (img_dir / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
                                        + chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + chunk(b"IEND", b""))
     return {"corrupt": "images/corrupt.jpg", "text": "images/notes.jpg", "bomb": "images/bomb.png"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from counterfeit_vision.cli import main
+from counterfeit_vision.cli.main import main
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_bad_inputs_are_isolated(scan):
 
 
 def test_index_is_reused_and_mismatch_is_explained(scan, sample_catalog_dir, tmp_path, capsys):
-    from counterfeit_vision.index import read_manifest
+    from counterfeit_vision.index.reference import read_manifest
 
     _, _, _, out_dir = scan
     manifest = read_manifest(out_dir / "index")
@@ -93,6 +93,16 @@ def test_index_is_reused_and_mismatch_is_explained(scan, sample_catalog_dir, tmp
     code = main(["brand", "remove", "velora", "--index", str(bad), "--device", "cpu"])
     assert code == 2
     assert "rebuild it with" in capsys.readouterr().err
+    # a scan never replaces an index built by another embedder: it stops and names the rebuild
+    before = (bad / "manifest.json").read_bytes()
+    code = main(["scan", str(sample_listings_path(sample_catalog_dir)), "--catalog", str(sample_catalog_dir),
+                 "--index", str(bad), "--out", str(tmp_path / "o.jsonl"), "--device", "cpu", "-q", "--no-ocr"])
+    assert code == 2 and "index build" in capsys.readouterr().err
+    assert (bad / "manifest.json").read_bytes() == before and not (tmp_path / "o.jsonl").exists()
+
+
+def sample_listings_path(catalog_dir: Path) -> Path:
+    return catalog_dir.parent / "samples" / "listings.jsonl"
 
 
 def test_broken_catalogue_stops_before_work(tmp_path, sample_listings, capsys):
@@ -105,7 +115,7 @@ def test_broken_catalogue_stops_before_work(tmp_path, sample_listings, capsys):
 
 
 def test_brand_add_and_remove_incrementally(tmp_path, sample_catalog_dir, capsys):
-    from counterfeit_vision.index import read_manifest
+    from counterfeit_vision.index.reference import read_manifest
 
     catalog = tmp_path / "catalog"
     shutil.copytree(sample_catalog_dir, catalog, ignore=shutil.ignore_patterns("haldane"))
@@ -120,8 +130,36 @@ def test_brand_add_and_remove_incrementally(tmp_path, sample_catalog_dir, capsys
     # the other brands' vectors keep their ids: nothing was rebuilt
     old = {k: v for k, v in after["entries"].items() if v["brand_id"] != "haldane"}
     assert old == before["entries"]
+    # the index is out of step with a catalogue that has another brand: an error naming the fix, nothing rebuilt
+    stamp = (index / "manifest.json").read_bytes()
+    code = main(["scan", str(catalog / ".." / "none.jsonl"), "--catalog", str(sample_catalog_dir), "--index",
+                 str(index), "--out", str(tmp_path / "o.jsonl"), "--device", "cpu", "-q"])
+    assert code == 2  # the listings file is missing: checked before loading models
+    (tmp_path / "l.jsonl").write_text('{"id": "a", "title": "Haldane jacket"}\n')
+    shutil.rmtree(catalog / "velora")  # catalogue now lacks velora, which the index holds
+    code = main(["scan", str(tmp_path / "l.jsonl"), "--catalog", str(catalog), "--index", str(index),
+                 "--out", str(tmp_path / "o.jsonl"), "--device", "cpu", "-q", "--no-ocr"])
+    err = capsys.readouterr().err
+    assert code == 2 and "out of step" in err and "brand remove velora" in err
+    assert (index / "manifest.json").read_bytes() == stamp and not (tmp_path / "o.jsonl").exists()
+    shutil.copytree(sample_catalog_dir / "velora", catalog / "velora")
+
+    # remove: out of the index and (by default the catalogue the index was built from) out of the catalogue
     assert main(["brand", "remove", "haldane", "--index", str(index), "--device", "cpu"]) == 0
     assert originals(read_manifest(index)) == 18
+    assert not (catalog / "haldane").exists() and len(list((catalog / ".removed").glob("haldane-*"))) == 1
+    assert main(["brand", "remove", "haldane", "--index", str(index), "--device", "cpu"]) == 2
+    assert "not in the index" in capsys.readouterr().err
+    # adding it again where a folder of that id exists needs --replace
+    shutil.copytree(sample_catalog_dir / "haldane", catalog / "haldane")
+    assert main(["brand", "add", str(sample_catalog_dir / "haldane"), "--catalog", str(catalog),
+                 "--index", str(index), "--device", "cpu", "-q"]) == 2
+    assert "--replace" in capsys.readouterr().err
+    assert main(["brand", "add", str(sample_catalog_dir / "haldane"), "--catalog", str(catalog),
+                 "--index", str(index), "--device", "cpu", "-q", "--replace"]) == 0
+    assert originals(read_manifest(index)) == 24
+    assert main(["brand", "remove", "haldane", "--index", str(index), "--catalog", str(catalog), "--device",
+                 "cpu"]) == 0
     # adding a brand folder that fails validation changes nothing
     bad = tmp_path / "bad"
     bad.mkdir()

@@ -1,8 +1,9 @@
-"""Ray Data engine: the same results as the local scan, in input order."""
+"""Ray Data engine: the same scan as the local engine — results, report and feedback rows."""
 
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -10,20 +11,37 @@ ray = pytest.importorskip("ray", reason="ray is optional: pip install 'counterfe
 pytestmark = pytest.mark.slow
 
 
-def test_ray_scan_matches_local_scan(tmp_path, sample_catalog_dir, sample_listings):
-    from counterfeit_vision.cli import main
+def _decisions(db) -> list[tuple]:
+    with sqlite3.connect(db) as con:
+        return sorted(con.execute("select listing_id, brand_id, seller_id, decision, round(confidence, 3) "
+                                  "from decisions").fetchall(), key=repr)
 
+
+def test_ray_scan_matches_local_scan_with_every_option(tmp_path, sample_catalog_dir, sample_listings):
+    from counterfeit_vision.cli.main import main
+    from counterfeit_vision.fusion.fitting import FeatureTable, fit_fusion
+    from training.fusion import simulate_feedback
+
+    model_dir = tmp_path / "fusion"
+    fit_fusion(FeatureTable.from_rows(simulate_feedback(4000, seed=3))).model.save(model_dir)
     common = ["--catalog", str(sample_catalog_dir), "--index", str(tmp_path / "index"), "--device", "cpu",
-              "--no-ocr", "-q", "--batch-size", "4"]
-    assert main(["scan", str(sample_listings), "--out", str(tmp_path / "local.jsonl"), *common]) == 0
-    try:
-        assert main(["scan", str(sample_listings), "--out", str(tmp_path / "ray.jsonl"), "--engine", "ray",
-                     "--actors", "1", *common]) == 0
-    finally:
-        ray.shutdown()
-    local = [json.loads(x) for x in (tmp_path / "local.jsonl").read_text().splitlines()]
-    remote = [json.loads(x) for x in (tmp_path / "ray.jsonl").read_text().splitlines()]
+              "--no-ocr", "-q", "--batch-size", "4", "--fusion-model", str(model_dir)]
+    runs = {}
+    for engine in ("local", "ray"):
+        out, db, report = (tmp_path / f"{engine}.{ext}" for ext in ("jsonl", "sqlite", "html"))
+        extra = ["--engine", "ray", "--actors", "1"] if engine == "ray" else []
+        try:
+            assert main(["scan", str(sample_listings), "--out", str(out), "--feedback-db", str(db),
+                         "--report", str(report), *common, *extra]) == 0
+        finally:
+            if engine == "ray":
+                ray.shutdown()
+        runs[engine] = ([json.loads(x) for x in out.read_text().splitlines()], _decisions(db), report.read_text())
+    (local, local_db, local_page), (remote, remote_db, remote_page) = runs["local"], runs["ray"]
     assert [r["id"] for r in remote] == [r["id"] for r in local]
+    assert all(r["model"]["fusion"] == local[0]["model"]["fusion"] != "hand-set-v1" for r in remote)
     for a, b in zip(local, remote):
         assert a["decision"] == b["decision"] and a["brand"] == b["brand"]
         assert abs(a["confidence"] - b["confidence"]) < 1e-3
+    assert local_db and remote_db == local_db
+    assert remote_page.count("<article") == local_page.count("<article") > 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from counterfeit_vision.catalog import Thresholds
-from counterfeit_vision.fusion import MIN_ATTRIBUTION, HandSetFusion, decide
-from counterfeit_vision.signals import BrandCues, price_cue
+from counterfeit_vision.fusion.cues import BrandCues, price_cue
+from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, HandSetFusion, decide
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 ILLEGITIMACY = ("title_misuse", "ocr_misuse", "hidden_brand", "price_below_floor", "seller_history", "photo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from counterfeit_vision.images import ImageError, load_rgb, probe_image
+from counterfeit_vision.image.decode import ImageError, load_rgb, probe_image
 
 
 def test_good_image_loads_as_rgb(tmp_path):

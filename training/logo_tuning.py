@@ -49,7 +49,7 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from counterfeit_vision._atomic import atomic_write
 from counterfeit_vision.embedders.efficientnet import tail_of
-from counterfeit_vision.regions import iou
+from counterfeit_vision.image.regions import iou
 
 __all__ = ["EXCLUDED", "TuneConfig", "make_canvases", "save_tail", "train_tail"]
 
@@ -283,8 +283,9 @@ def train_tail(model: nn.Module, data: list, cfg: TuneConfig) -> dict:
             if cfg.distill > 0:
                 with torch.no_grad():
                     ref = reference(x)
-                loss = loss + cfg.distill * (_distance(fmap.mean((2, 3)), ref.mean((2, 3)))
-                                             + _distance(fmap.flatten(2).transpose(1, 2), ref.flatten(2).transpose(1, 2)))
+                loss = loss + cfg.distill * (
+                    _distance(fmap.mean((2, 3)), ref.mean((2, 3)))
+                    + _distance(fmap.flatten(2).transpose(1, 2), ref.flatten(2).transpose(1, 2)))
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -7,11 +7,16 @@ embedder that produced it.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
-from counterfeit_vision.embedders.base import EmbedderInfo, ImageEmbedder, WeightsNotFoundError
+if TYPE_CHECKING:
+    from counterfeit_vision.embedders.base import EmbedderInfo, ImageEmbedder, WeightsNotFoundError
 
 __all__ = ["EmbedderInfo", "ImageEmbedder", "WeightsNotFoundError", "create_embedder", "EMBEDDER_NAMES"]
+
+from counterfeit_vision.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,7 @@ EMBEDDER_NAMES = ("auto", "clip", "efficientnet_lite0", "efficientnet_lite1", "e
 
 def create_embedder(name: str = "auto", *, device: str = "auto", precision: str = "auto",
                     clip_model: str | None = None, clip_pretrained: str | None = None,
-                    cache_dir: str | None = None) -> ImageEmbedder:
+                    cache_dir: str | None = None) -> "ImageEmbedder":
     """Build an embedder by name.
 
     Args:
@@ -35,6 +40,7 @@ def create_embedder(name: str = "auto", *, device: str = "auto", precision: str 
         WeightsNotFoundError: the requested model's weights are missing.
     """
     from counterfeit_vision.embedders import clip, efficientnet
+    from counterfeit_vision.embedders.base import WeightsNotFoundError
 
     model = clip_model or clip.DEFAULT_MODEL
     pretrained = clip_pretrained or clip.DEFAULT_PRETRAINED
@@ -54,4 +60,11 @@ def create_embedder(name: str = "auto", *, device: str = "auto", precision: str 
             return efficientnet.EfficientNetLite0Embedder(device=device, precision=precision)
         log.info("embedder=auto: using %s", emb.info.name)
         return emb
-    raise ValueError(f"unknown embedder {name!r}; choose one of {EMBEDDER_NAMES}")
+    raise ConfigError(f"unknown embedder {name!r}; choose one of {', '.join(EMBEDDER_NAMES)}")
+
+
+def __getattr__(name: str):
+    # torch loads only when an embedder is used: the CLI's parser reads EMBEDDER_NAMES without it
+    if name in ("EmbedderInfo", "ImageEmbedder", "WeightsNotFoundError"):
+        return getattr(importlib.import_module("counterfeit_vision.embedders.base"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

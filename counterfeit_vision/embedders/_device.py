@@ -7,6 +7,8 @@ from pathlib import Path
 
 import torch
 
+from counterfeit_vision.errors import ConfigError
+
 __all__ = ["cpu_has_fast_bf16", "resolve_device", "resolve_dtype"]
 
 _PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -20,9 +22,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r} requested but CUDA is not available; use device='cpu' or 'auto'")
+        raise ConfigError(f"device={device!r} requested but CUDA is not available; use device='cpu' or 'auto'")
     if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
     return torch.device(device)
 
 
@@ -47,8 +49,8 @@ def resolve_dtype(precision: str, device: torch.device) -> torch.dtype:
             return torch.float16
         return torch.bfloat16 if cpu_has_fast_bf16() else torch.float32
     if precision not in _PRECISIONS:
-        raise ValueError(f"precision must be one of auto, {', '.join(_PRECISIONS)}; got {precision!r}")
+        raise ConfigError(f"precision must be one of auto, {', '.join(_PRECISIONS)}; got {precision!r}")
     dtype = _PRECISIONS[precision]
     if dtype is torch.float16 and device.type == "cpu":
-        raise ValueError("fp16 is not supported on CPU; use bf16 or fp32")
+        raise ConfigError("fp16 is not supported on CPU; use bf16 or fp32")
     return dtype

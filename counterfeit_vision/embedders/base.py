@@ -13,13 +13,14 @@ import torch
 from PIL import Image
 
 from counterfeit_vision.embedders._device import resolve_device, resolve_dtype
+from counterfeit_vision.errors import UserError
 
 __all__ = ["EmbedderInfo", "ImageEmbedder", "WeightsNotFoundError", "file_digest", "l2_normalize"]
 
 log = logging.getLogger(__name__)
 
 
-class WeightsNotFoundError(RuntimeError):
+class WeightsNotFoundError(UserError, RuntimeError):
     """Model weights are not available; the message says how to get them.
 
     Raised instead of ever running a model with random weights.
@@ -44,6 +45,7 @@ class EmbedderInfo:
 
 
 def file_digest(path: str | Path, *, algo: str = "md5") -> str:
+    """Hex digest of a file's contents (md5 by default), read in 1 MiB chunks."""
     h = hashlib.new(algo)
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -52,6 +54,7 @@ def file_digest(path: str | Path, *, algo: str = "md5") -> str:
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Scale each row of ``x`` to unit L2 norm (zero rows stay zero), as float32."""
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
@@ -74,6 +77,9 @@ class ImageEmbedder:
     def __init__(self, *, device: str = "auto", precision: str = "auto"):
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(precision, self.device)
+        # set by embedders.fast_path.prepare_for_cpu: inputs are then fed in channels-last layout
+        self.channels_last = False
+        self.fast_models: dict = {}  # embedders.fast_path.fast_model's compiled variants, per settings
 
     @property
     def dim(self) -> int:

@@ -73,9 +73,11 @@ def _resolve_weights(model_name: str, pretrained: str, cache_dir: str | None, of
            f"or run once with network access (CV_OFFLINE unset) to cache tag {pretrained!r}, "
            f"or use the offline embedder (embedder='efficientnet_lite0')")
     if _hub_location(model_name, pretrained) is None:
-        raise WeightsNotFoundError(f"{pretrained!r} is neither a file nor a known open_clip tag for {model_name}; {fix}")
+        raise WeightsNotFoundError(f"{pretrained!r} is neither a file nor a known open_clip tag for {model_name}; "
+                                   f"{fix}")
     if offline:
-        raise WeightsNotFoundError(f"CLIP weights {model_name}/{pretrained} are not in the local cache (offline); {fix}")
+        raise WeightsNotFoundError(f"CLIP weights {model_name}/{pretrained} are not in the local cache (offline); "
+                                   f"{fix}")
     import open_clip
 
     try:

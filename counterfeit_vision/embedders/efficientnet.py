@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from counterfeit_vision.embedders.base import EmbedderInfo, ImageEmbedder, WeightsNotFoundError, file_digest
-from counterfeit_vision.images import JPEG_DRAFT_SCALES
+from counterfeit_vision.image.decode import JPEG_DRAFT_SCALES
 
 __all__ = ["EfficientNetLite0Embedder", "EfficientNetLiteEmbedder", "LITE_VARIANTS", "LiteVariant",
            "default_weights_path", "square_reduce_factor", "tail_of", "square_tensor", "square_tensor_scaled"]

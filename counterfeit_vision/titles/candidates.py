@@ -16,12 +16,27 @@ from typing import Callable, NamedTuple
 from rapidfuzz.distance import OSA
 
 from counterfeit_vision.titles.lexicon import (
-    ABBR, EVASIVE, GLUED, LINE, NAME, SPACED, VARIANT, Entry, Lexicon, deletes, edit_budget,
+    ABBR,
+    EVASIVE,
+    GLUED,
+    LINE,
+    NAME,
+    SPACED,
+    VARIANT,
+    Entry,
+    Lexicon,
+    deletes,
+    edit_budget,
+)
+from counterfeit_vision.titles.normalize import (
+    CONFUSABLE,
+    DIACRITIC,
+    LEET_CHARS,
+    STYLED,
+    NormalizedTitle,
+    is_cjk,
 )
 from counterfeit_vision.titles.rules import PHRASE_CUES, title_indicators
-from counterfeit_vision.titles.normalize import (
-    CONFUSABLE, DIACRITIC, LEET_CHARS, STYLED, NormalizedTitle, is_cjk,
-)
 
 __all__ = ["Hit", "find_hits"]
 

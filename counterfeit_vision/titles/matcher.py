@@ -18,8 +18,16 @@ from counterfeit_vision.titles.candidates import FuzzyFinder, Hit, find_hits
 from counterfeit_vision.titles.lexicon import ABBR, EVASIVE, LINE, NAME, BrandInfo, Lexicon
 from counterfeit_vision.titles.normalize import NormalizedTitle, normalize
 from counterfeit_vision.titles.rules import (
-    COMPAT_CUES, PHRASE_CUES, PHRASE_WORDS, WORN_WORDS, IndicatorHit, category_words,
-    compat_trigger_before, is_collab_gap, lookalike_phrase, title_indicators,
+    COMPAT_CUES,
+    PHRASE_CUES,
+    PHRASE_WORDS,
+    WORN_WORDS,
+    IndicatorHit,
+    category_words,
+    compat_trigger_before,
+    is_collab_gap,
+    lookalike_phrase,
+    title_indicators,
 )
 
 __all__ = ["TitleFinding", "TitleMatcher", "REASON_WEIGHTS", "MAX_TITLE_CHARS"]

@@ -13,7 +13,8 @@ from typing import Iterable, Sequence
 
 __all__ = [
     "CATEGORY_WORDS", "FASHION_WORDS", "WORN_WORDS", "IndicatorHit", "category_words", "find_indicators",
-    "lookalike_phrase", "compat_trigger_before", "is_collab_gap", "BRAND_CUES", "COMPAT_WORDS", "CUE_WORDS", "INDICATOR_STARTS", "PHRASE_WORDS",
+    "lookalike_phrase", "compat_trigger_before", "is_collab_gap", "BRAND_CUES", "COMPAT_WORDS", "CUE_WORDS",
+    "INDICATOR_STARTS", "PHRASE_WORDS",
     "COMPAT_CUES", "PHRASE_CUES", "title_indicators",
 ]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from training.fusion import FeatureTable, fit_fusion, simulate_feedback
+from counterfeit_vision.fusion.fitting import FeatureTable, fit_fusion
+from training.fusion import simulate_feedback
 
 
 @pytest.fixture(scope="session")

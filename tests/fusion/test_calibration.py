@@ -6,11 +6,18 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from counterfeit_vision.calibration import (
-    clopper_pearson_interval, clopper_pearson_lower, expected_calibration_error, min_takedowns_for,
-    precision_recall_at, reliability_bins, review_threshold, select_takedown_threshold,
+from counterfeit_vision.fusion.calibration import (
+    clopper_pearson_interval,
+    clopper_pearson_lower,
+    expected_calibration_error,
+    min_takedowns_for,
+    precision_recall_at,
+    reliability_bins,
+    review_threshold,
+    select_takedown_threshold,
 )
 
 

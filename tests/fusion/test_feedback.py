@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from counterfeit_vision.feedback import FeedbackStore, OutcomeError, write_outcomes
+from counterfeit_vision.feedback.store import FeedbackStore, OutcomeError, write_outcomes
 from counterfeit_vision.listing import Evidence, Result
 
 
@@ -82,7 +82,7 @@ def test_a_bad_row_rolls_back_the_whole_file_and_every_problem_is_reported(store
 
 
 def test_a_failure_mid_import_leaves_the_store_unchanged(store, tmp_path, monkeypatch):
-    import counterfeit_vision.feedback as fb
+    import counterfeit_vision.feedback.store as fb
 
     f = write_outcomes(tmp_path / "o.jsonl", [{"listing_id": f"l{i}", "outcome": "confirmed_fake"} for i in range(4)])
     before = _dump(store)

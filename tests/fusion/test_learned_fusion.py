@@ -7,13 +7,18 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from counterfeit_vision.fusion import MIN_ATTRIBUTION, decide
-from counterfeit_vision.learned_fusion import (
-    FEATURE_SIGNS, MAX_CONFIDENCE, LearnedFusion, ModelFileError, load_fusion_model,
+from counterfeit_vision.fusion.cues import BrandCues
+from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, decide
+from counterfeit_vision.fusion.learned import (
+    FEATURE_SIGNS,
+    MAX_CONFIDENCE,
+    LearnedFusion,
+    ModelFileError,
+    load_fusion_model,
 )
-from counterfeit_vision.signals import BrandCues
 
 unit = st.floats(0.0, 1.0, allow_nan=False)
 MISUSE = ("title_misuse", "ocr_misuse", "hidden_brand", "price_below_floor", "seller_history", "photo",
@@ -131,7 +136,8 @@ def test_no_provable_threshold_disables_takedown(model):
 def test_signs_hold_even_when_the_data_says_otherwise():
     """Labels where authorised sellers are *more* often fake and misuse cues mean genuine: the fit
     clamps those weights at 0 instead of learning a model that breaks its promises."""
-    from training.fusion import FeatureTable, fit_fusion, simulate_feedback
+    from counterfeit_vision.fusion.fitting import FeatureTable, fit_fusion
+    from training.fusion import simulate_feedback
 
     rows = simulate_feedback(3000, seed=5)
     for r in rows:

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from counterfeit_vision.cli import main
-from counterfeit_vision.feedback import FeedbackStore, write_outcomes
-from counterfeit_vision.learned_fusion import load_fusion_model
+from counterfeit_vision.cli.main import main
+from counterfeit_vision.feedback.store import FeedbackStore, write_outcomes
+from counterfeit_vision.fusion.learned import load_fusion_model
 from training.fusion import simulated_outcomes, simulated_results
 
 

@@ -101,3 +101,20 @@ def effnet():
     from counterfeit_vision.embedders import create_embedder
 
     return create_embedder("efficientnet_lite0", device="cpu", precision="auto")
+
+
+def copy_catalog(catalog, root):
+    """A copy of a fixture catalogue's files under ``root``, as a Catalog rooted there."""
+    import shutil
+    from dataclasses import replace
+    from pathlib import Path
+
+    from counterfeit_vision.catalog import Catalog
+
+    shutil.copytree(catalog.root, root)
+
+    def move(p):
+        return Path(root) / Path(p).relative_to(catalog.root)
+
+    return Catalog.from_brands([replace(b, root=move(b.root), logos=tuple(map(move, b.logos)),
+                                        references=tuple(map(move, b.references))) for b in catalog], Path(root))

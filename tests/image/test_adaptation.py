@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from counterfeit_vision.adaptation import FEATURE_MAPS, BrandHeads, HeadsMismatchError
 from counterfeit_vision.embedders.base import EmbedderInfo
+from counterfeit_vision.index.head_fitting import BACKGROUND, train_heads
+from counterfeit_vision.index.heads import FEATURE_MAPS, BrandHeads, HeadsMismatchError
 from training import few_shot
-from training.few_shot import BACKGROUND, train_heads
 
 INFO = EmbedderInfo(name="unit", dim=8, weights="none", weights_digest="0")
 
@@ -95,9 +95,9 @@ def test_switching_the_map_refuses_a_partial_retrain(capsys):
 
 def test_switching_the_map_retrains_every_head_of_a_saved_index(tiny_embedder, synthetic_catalog, tmp_path,
                                                                  monkeypatch):
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.onboarding import build_index
-    from training.few_shot import train_brand
+    from counterfeit_vision.index.head_fitting import train_brand
+    from counterfeit_vision.index.onboarding import build_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     index = build_index(synthetic_catalog, tiny_embedder)
     assert index.heads.feature_map == "sqrt"

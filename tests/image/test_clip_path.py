@@ -38,9 +38,9 @@ def test_tiny_clip_embeds_normalised(tiny_clip):
 
 
 def test_tiny_clip_index_heads_and_matching(tiny_clip, synthetic_catalog, tmp_path):
-    from counterfeit_vision.image_matching import ImageMatcher
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.image.matcher import ImageMatcher
+    from counterfeit_vision.index.onboarding import build_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     from .conftest import make_logo, make_photo, paste
 

@@ -9,11 +9,12 @@ from PIL import Image
 
 from counterfeit_vision.embedders import create_embedder
 from counterfeit_vision.embedders._device import resolve_device, resolve_dtype
+from counterfeit_vision.errors import ConfigError
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(ConfigError, match="CUDA is not available"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
 

@@ -9,8 +9,8 @@ from PIL import Image
 
 from counterfeit_vision.embedders.base import ImageEmbedder
 from counterfeit_vision.embedders.efficientnet import square_reduce_factor, square_tensor, square_tensor_scaled
-from counterfeit_vision.fast_path import embed_paths, fast_model, fold_batchnorm, load_tensor
-from counterfeit_vision.images import ImageError, load_rgb, load_rgb_scaled
+from counterfeit_vision.embedders.fast_path import embed_paths, fast_model, fold_batchnorm, load_tensor
+from counterfeit_vision.image.decode import ImageError, load_rgb, load_rgb_scaled
 
 from .conftest import TinyEmbedder, make_logo, make_photo, paste
 
@@ -220,7 +220,7 @@ def test_fused_model_runs_unfused_under_another_thread_count(tiny_embedder):
 
 
 def test_streams_share_out_the_cores(monkeypatch):
-    from counterfeit_vision import fast_path
+    from counterfeit_vision.embedders import fast_path
 
     monkeypatch.setattr(fast_path.os, "cpu_count", lambda: 8)
     assert fast_path.threads_per_stream(8) == 1

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from counterfeit_vision.geometry import KeypointVerifier, verification_score
-from counterfeit_vision.regions import iou, propose_regions, trim_uniform_border
+from counterfeit_vision.image.geometry import KeypointVerifier, verification_score
+from counterfeit_vision.image.regions import iou, propose_regions, trim_uniform_border
 
 from .conftest import make_logo, make_photo, paste
 

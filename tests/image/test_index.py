@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from counterfeit_vision.embedders.base import EmbedderInfo
-from counterfeit_vision.index import IndexMismatchError, ReferenceEntry, ReferenceIndex, approx_factory
+from counterfeit_vision.index.reference import IndexMismatchError, ReferenceEntry, ReferenceIndex, approx_factory
 
 INFO = EmbedderInfo(name="t", dim=32, weights="w", weights_digest="abc")
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from counterfeit_vision.embedders import WeightsNotFoundError, create_embedder
 from counterfeit_vision.embedders.efficientnet import LITE_VARIANTS, EfficientNetLiteEmbedder, default_weights_path
-from counterfeit_vision.regions import dense_capable, embed_regions
+from counterfeit_vision.image.regions import dense_capable, embed_regions
 
 
 @pytest.fixture(scope="module")

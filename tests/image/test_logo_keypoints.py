@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from counterfeit_vision.geometry import KeypointVerifier
-from counterfeit_vision.logo_keypoints import LOGO_MIN_INLIERS, LOGO_VIEWS, LogoKeypointIndex
-from counterfeit_vision.regions import iou
+from counterfeit_vision.image.geometry import KeypointVerifier
+from counterfeit_vision.image.keypoint_index import LOGO_MIN_INLIERS, LOGO_VIEWS, LogoKeypointIndex
+from counterfeit_vision.image.regions import iou
 
-from .conftest import make_logo, make_photo, paste
+from .conftest import copy_catalog, make_logo, make_photo, paste
 
 
 def _index(ver: KeypointVerifier, seeds=(101, 102, 103)) -> LogoKeypointIndex:
@@ -63,7 +65,7 @@ def test_uint8_storage_is_lossless():
 def test_approximate_search_above_the_size_limit(monkeypatch):
     import faiss
 
-    from counterfeit_vision import logo_keypoints
+    from counterfeit_vision.image import keypoint_index as logo_keypoints
 
     monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
     ver = KeypointVerifier()
@@ -78,7 +80,7 @@ def test_compact_index_votes_for_the_file_a_photo_shares_keypoints_with(monkeypa
     """8-bit codes (4x less memory) still rank the right file first; votes count correspondences."""
     import faiss
 
-    from counterfeit_vision import logo_keypoints
+    from counterfeit_vision.image import keypoint_index as logo_keypoints
 
     monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
     ver = KeypointVerifier()
@@ -95,7 +97,7 @@ def test_compact_index_votes_for_the_file_a_photo_shares_keypoints_with(monkeypa
 
 def test_released_descriptors_keep_votes_and_matches_and_halve_the_compact_memory(monkeypatch, tmp_path):
     """A search-only index holds each keypoint once (its 8-bit code), and says so when asked to save."""
-    from counterfeit_vision import logo_keypoints
+    from counterfeit_vision.image import keypoint_index as logo_keypoints
 
     monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
     ver = KeypointVerifier()
@@ -162,7 +164,7 @@ def _match_summary(found):
 
 
 def test_save_load_round_trip_gives_identical_matches(tmp_path):
-    from counterfeit_vision.logo_keypoints import LogoKeypointsFileError, logo_feature_settings
+    from counterfeit_vision.image.keypoint_index import LogoKeypointsFileError, logo_feature_settings
 
     ver = KeypointVerifier()
     items = [(10 * (i + 1), f"b{s}", ver.features(make_logo(s), views=LOGO_VIEWS))
@@ -191,7 +193,7 @@ def test_save_load_round_trip_gives_identical_matches(tmp_path):
 
 @pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "shapes"])
 def test_damaged_file_is_refused(tmp_path, damage):
-    from counterfeit_vision.logo_keypoints import LogoKeypointsFileError
+    from counterfeit_vision.image.keypoint_index import LogoKeypointsFileError
 
     ver = KeypointVerifier()
     kp = LogoKeypointIndex()
@@ -232,7 +234,7 @@ def count_logo_descriptions(monkeypatch):
 
 
 def _matcher(embedder, index):
-    from counterfeit_vision.image_matching import ImageMatcher
+    from counterfeit_vision.image.matcher import ImageMatcher
 
     return ImageMatcher(embedder, index, photo_matching=False)
 
@@ -247,115 +249,142 @@ def _logo_paths(kp):
     return {json.loads(key)[0] for key in kp.files()}
 
 
-def test_matcher_saves_keypoints_beside_the_index_and_reuses_them(tiny_embedder, synthetic_catalog, tmp_path,
-                                                                   count_logo_descriptions):
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
-    from counterfeit_vision.onboarding import build_index
+def _files_in(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_save_index_writes_the_keypoint_cache_and_matching_only_reads_it(tiny_embedder, synthetic_catalog, tmp_path,
+                                                                           count_logo_descriptions):
+    from counterfeit_vision.image.keypoint_index import LOGO_KEYPOINTS_FILE
+    from counterfeit_vision.index.onboarding import build_index, save_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     index = build_index(synthetic_catalog, tiny_embedder, adapt=False)
-    index.save(tmp_path / "ix")
-    assert not (tmp_path / "ix" / LOGO_KEYPOINTS_FILE).exists()  # no matcher has described the logos yet
+    index.save(tmp_path / "plain")
     photos = [paste(make_photo(99, (640, 480)), make_logo(101), (420, 300), 1.0),
               paste(make_photo(98, (640, 480)), make_logo(102), (60, 80), 1.3)]
-    fresh = _verified(_matcher(tiny_embedder, index).match(photos))
-    assert len(count_logo_descriptions) == 6 and {b for b, *_ in fresh} == {"brand1", "brand2"}
-    assert (tmp_path / "ix" / LOGO_KEYPOINTS_FILE).exists()
+    before = _files_in(tmp_path / "plain")
+    fresh = _verified(_matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "plain")).match(photos))
+    assert {b for b, *_ in fresh} == {"brand1", "brand2"} and len(count_logo_descriptions) == 6
+    assert _files_in(tmp_path / "plain") == before  # matching described in memory and wrote nothing
 
+    count_logo_descriptions.clear()
+    save_index(index, tmp_path / "ix", tiny_embedder)
+    assert (tmp_path / "ix" / LOGO_KEYPOINTS_FILE).exists() and len(count_logo_descriptions) == 6
     count_logo_descriptions.clear()
     m = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))
     assert _verified(m.match(photos)) == fresh
     assert count_logo_descriptions == []  # every logo file came from the saved keypoints
-    assert len(m._logo_keypoints()) == 6
+    assert len(m.logo_keypoints()) == 6
 
 
-def test_damaged_or_mismatched_keypoint_file_is_ignored_and_rewritten(tiny_embedder, synthetic_catalog, tmp_path,
-                                                                     count_logo_descriptions, monkeypatch, caplog):
-    from counterfeit_vision import logo_keypoints
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
-    from counterfeit_vision.onboarding import build_index
+def test_moved_catalogue_and_index_keep_verification_and_the_cache(tiny_embedder, synthetic_catalog, tmp_path,
+                                                                    count_logo_descriptions):
+    import json
+    import shutil
+
+    from counterfeit_vision.index.onboarding import build_index, save_index
+    from counterfeit_vision.index.reference import MANIFEST_NAME, ReferenceIndex
+
+    home = tmp_path / "a"
+    catalog = copy_catalog(synthetic_catalog, home / "catalog")
+    save_index(build_index(catalog, tiny_embedder, adapt=False), home / "index", tiny_embedder)
+    assert not Path(json.loads((home / "index" / MANIFEST_NAME).read_text())["reference_root"]).is_absolute()
+    photos = [paste(make_photo(99, (640, 480)), make_logo(101), (420, 300), 1.0)]
+    fresh = _verified(_matcher(tiny_embedder, ReferenceIndex.load(home / "index")).match(photos))
+    assert fresh
+
+    shutil.copytree(home, tmp_path / "b")  # copied elsewhere: new mtimes, new absolute paths
+    shutil.rmtree(home)
+    count_logo_descriptions.clear()
+    moved = ReferenceIndex.load(tmp_path / "b" / "index")
+    assert Path(moved.reference_root) == (tmp_path / "b" / "catalog").resolve()
+    assert _verified(_matcher(tiny_embedder, moved).match(photos)) == fresh
+    assert count_logo_descriptions == []  # keys are catalogue-relative paths and content digests
+
+
+def test_damaged_or_mismatched_keypoint_file_is_ignored(tiny_embedder, synthetic_catalog, tmp_path,
+                                                        count_logo_descriptions, monkeypatch, caplog):
+    from counterfeit_vision.image import keypoint_index as logo_keypoints
+    from counterfeit_vision.image.keypoint_index import LOGO_KEYPOINTS_FILE
+    from counterfeit_vision.index.onboarding import build_index, save_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     index = build_index(synthetic_catalog, tiny_embedder, adapt=False)
-    index.save(tmp_path / "ix")
+    save_index(index, tmp_path / "ix", tiny_embedder)
     photos = [paste(make_photo(99, (640, 480)), make_logo(101), (420, 300), 1.0)]
     fresh = _verified(_matcher(tiny_embedder, index).match(photos))
     assert fresh
     file = tmp_path / "ix" / LOGO_KEYPOINTS_FILE
-    file.write_bytes(file.read_bytes()[:-200])  # damaged
+    damaged = file.read_bytes()[:-200]
+    file.write_bytes(damaged)
 
     count_logo_descriptions.clear()
     with caplog.at_level("WARNING"):
         m = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))
         assert _verified(m.match(photos)) == fresh
     assert "unreadable" in caplog.text and len(count_logo_descriptions) == 6
-    assert len(LogoKeypointIndex.load(file)) == 6  # rewritten whole
+    assert file.read_bytes() == damaged  # scoring never writes; the next save_index replaces it
+    save_index(ReferenceIndex.load(tmp_path / "ix"), tmp_path / "ix", tiny_embedder)
+    assert len(LogoKeypointIndex.load(file)) == 6
 
     # another setting of the logo views: the saved descriptors are not used
     monkeypatch.setattr(logo_keypoints, "LOGO_VIEWS", LOGO_VIEWS[:2])
     count_logo_descriptions.clear()
     caplog.clear()
     with caplog.at_level("WARNING"):
-        kp = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))._logo_keypoints()
+        kp = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix")).logo_keypoints()
     assert "other settings" in caplog.text and len(count_logo_descriptions) == 6
     assert kp.settings["views"] == [list(v) for v in LOGO_VIEWS[:2]]
-    assert LogoKeypointIndex.load(file).settings["views"] == [list(v) for v in LOGO_VIEWS[:2]]
 
 
 def test_only_new_or_changed_logo_files_are_described(tiny_embedder, synthetic_catalog, tmp_path,
                                                       count_logo_descriptions):
-    import os
-
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.logo_keypoints import LOGO_KEYPOINTS_FILE
-    from counterfeit_vision.onboarding import add_brand, build_index, remove_brand
+    from counterfeit_vision.image.keypoint_index import LOGO_KEYPOINTS_FILE
+    from counterfeit_vision.index.onboarding import add_brand, build_index, remove_brand, save_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     brands = list(synthetic_catalog)
     index = build_index(synthetic_catalog.without_brand("brand2"), tiny_embedder, adapt=False)
-    index.save(tmp_path / "ix")
-    _matcher(tiny_embedder, index)._logo_keypoints()
+    save_index(index, tmp_path / "ix", tiny_embedder, reference_root=synthetic_catalog.root)
     assert len(count_logo_descriptions) == 4
 
-    # a process adds brand2 and saves; the next one describes brand2's two logo files only
+    # a process adds brand2 and saves: brand2's two logo files are the only ones described
     loaded = ReferenceIndex.load(tmp_path / "ix")
     add_brand(loaded, brands[2], tiny_embedder, root=synthetic_catalog.root, adapt=False)
-    loaded.save(tmp_path / "ix")
+    count_logo_descriptions.clear()
+    save_index(loaded, tmp_path / "ix", tiny_embedder)
+    assert len(count_logo_descriptions) == 2
     count_logo_descriptions.clear()
     m = _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))
-    kp = m._logo_keypoints()
-    assert len(count_logo_descriptions) == 2 and len(kp) == 6
+    kp = m.logo_keypoints()
+    assert count_logo_descriptions == [] and len(kp) == 6
     photo = paste(make_photo(97, (640, 480)), make_logo(102), (300, 200), 1.0)
     assert "brand2" in {b for b, *_ in _verified(m.match([photo]))}
     assert len(LogoKeypointIndex.load(tmp_path / "ix" / LOGO_KEYPOINTS_FILE)) == 6
 
-    # removing a brand describes nothing and drops its descriptors: in memory at once, on disk when
-    # the index is saved (until then the file keeps matching the saved manifest)
+    # removing a brand describes nothing and drops its descriptors, in memory and on save
     count_logo_descriptions.clear()
     loaded = ReferenceIndex.load(tmp_path / "ix")
     remove_brand(loaded, "brand0")
-    kp = _matcher(tiny_embedder, loaded)._logo_keypoints()
+    kp = _matcher(tiny_embedder, loaded).logo_keypoints()
     assert count_logo_descriptions == [] and len(kp) == 4
-    assert {b for _, b, _ in kp._refs} == {"brand1", "brand2"}
     assert all(loaded.entries[r].brand_id == b for r, b, _ in kp._refs)
-    on_disk = lambda: _logo_paths(LogoKeypointIndex.load(tmp_path / "ix" / LOGO_KEYPOINTS_FILE))  # noqa: E731
-    assert any(p.startswith("brand0/") for p in on_disk())
-    loaded.save(tmp_path / "ix")
-    assert len(on_disk()) == 4 and not any(p.startswith("brand0/") for p in on_disk())
+    save_index(loaded, tmp_path / "ix", tiny_embedder)
+    on_disk = _logo_paths(LogoKeypointIndex.load(tmp_path / "ix" / LOGO_KEYPOINTS_FILE))
+    assert len(on_disk) == 4 and not any(p.startswith("brand0/") for p in on_disk)
 
-    # a logo file replaced on disk is described again, the others are reused
-    logo = synthetic_catalog.root / "brand1" / "logos" / "logo_0.png"
-    make_logo(555).save(logo)
-    st = logo.stat()
-    os.utime(logo, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    # a logo file whose content changed is described again, the others are reused
+    make_logo(555).save(synthetic_catalog.root / "brand1" / "logos" / "logo_0.png")
     count_logo_descriptions.clear()
-    _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix"))._logo_keypoints()
+    _matcher(tiny_embedder, ReferenceIndex.load(tmp_path / "ix")).logo_keypoints()
     assert len(count_logo_descriptions) == 1
 
 
 def test_trained_approximate_search_is_saved_and_reused_only_for_the_same_descriptors(tmp_path, monkeypatch):
     import faiss
 
-    from counterfeit_vision import logo_keypoints
+    from counterfeit_vision.image import keypoint_index as logo_keypoints
 
     monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
     ver = KeypointVerifier()
@@ -382,7 +411,7 @@ def test_compact_index_reuses_its_saved_centroids(tmp_path, monkeypatch):
     the saved centroids (only the code ranges are fitted again) and votes exactly as the original."""
     import faiss
 
-    from counterfeit_vision import logo_keypoints
+    from counterfeit_vision.image import keypoint_index as logo_keypoints
 
     monkeypatch.setattr(logo_keypoints, "APPROX_MIN_DESCRIPTORS", 100)
     ver = KeypointVerifier()

@@ -7,11 +7,9 @@ import random
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from counterfeit_vision.embedders import WeightsNotFoundError, create_embedder
-from counterfeit_vision.embedders import efficientnet
-from counterfeit_vision.regions import dense_capable
+from counterfeit_vision.embedders import WeightsNotFoundError, create_embedder, efficientnet
+from counterfeit_vision.image.regions import dense_capable
 from training import logo_tuning
 from training.logo_tuning import TuneConfig, save_tail, train_tail
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from counterfeit_vision.image_matching import (LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageHit,
-                                               ImageMatcher)
-from counterfeit_vision.index import ReferenceIndex
-from counterfeit_vision.onboarding import add_brand, build_index, remove_brand
-from counterfeit_vision.regions import iou
+from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageHit, ImageMatcher
+from counterfeit_vision.image.regions import iou
+from counterfeit_vision.index.onboarding import add_brand, build_index, remove_brand
+from counterfeit_vision.index.reference import ReferenceIndex
 
 from .conftest import make_logo, make_photo, paste
 

@@ -7,7 +7,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
-from counterfeit_vision.near_duplicate import PhashTable, embedding_score, hamming, hash_score, phash
+from counterfeit_vision.image.phash import PhashTable, embedding_score, hamming, hash_score, phash
 
 from .conftest import make_logo, make_photo, paste
 
@@ -62,8 +62,8 @@ def test_score_maps_are_monotone_in_unit_interval():
 
 
 def test_matcher_flags_transformed_copies(effnet, synthetic_catalog):
-    from counterfeit_vision.image_matching import PHOTO_REVIEW_THRESHOLD, ImageMatcher
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.image.matcher import PHOTO_REVIEW_THRESHOLD, ImageMatcher
+    from counterfeit_vision.index.onboarding import build_index
 
     index = build_index(synthetic_catalog, effnet, adapt=False)
     m = ImageMatcher(effnet, index, verify=False)

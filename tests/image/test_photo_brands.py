@@ -8,10 +8,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from counterfeit_vision.catalog import Catalog, load_catalog
-from counterfeit_vision.image_matching import ImageHit, ImageMatcher
+from counterfeit_vision.image.matcher import ImageHit, ImageMatcher
+from counterfeit_vision.image.photo_brands import PhotoBrandFinder, brands_in_photo
+from counterfeit_vision.index.onboarding import build_index
 from counterfeit_vision.ocr import TextBox
-from counterfeit_vision.onboarding import build_index
-from counterfeit_vision.photo_brands import PhotoBrandFinder, brands_in_photo
 from counterfeit_vision.titles.matcher import TitleMatcher
 
 from .conftest import make_photo

@@ -9,11 +9,20 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from counterfeit_vision.catalog import Brand, Catalog
-from counterfeit_vision.geometry import KeypointVerifier, structure_agreement
-from counterfeit_vision.photo_reuse import (COPY_MIN_REF_SIDE, EXACT_HASH_BITS, PHOTO_REVIEW_THRESHOLD, UNVERIFIED_CAP,
-                                            Candidate, PhotoMatch, PhotoReuseMatcher, _view, is_copy)
+from counterfeit_vision.image.geometry import KeypointVerifier, structure_agreement
+from counterfeit_vision.image.photo_reuse import (
+    COPY_MIN_REF_SIDE,
+    EXACT_HASH_BITS,
+    PHOTO_REVIEW_THRESHOLD,
+    UNVERIFIED_CAP,
+    Candidate,
+    PhotoMatch,
+    PhotoReuseMatcher,
+    _view,
+    is_copy,
+)
 
-from .conftest import make_logo, make_photo, paste
+from .conftest import copy_catalog, make_logo, make_photo, paste
 
 
 def make_scene(seed: int, size: tuple[int, int] = (480, 360), logo_seed: int | None = None) -> Image.Image:
@@ -154,10 +163,10 @@ def scene_catalog(tmp_path):
 
 
 def test_matcher_finds_copies_and_rejects_same_logo(tiny_embedder, scene_catalog, monkeypatch):
-    from counterfeit_vision import photo_reuse
-    from counterfeit_vision.image_matching import ImageMatcher
-    from counterfeit_vision.onboarding import build_index
-    from counterfeit_vision.regions import trim_uniform_border
+    from counterfeit_vision.image import photo_reuse
+    from counterfeit_vision.image.matcher import ImageMatcher
+    from counterfeit_vision.image.regions import trim_uniform_border
+    from counterfeit_vision.index.onboarding import build_index
 
     # the tiny random embedder puts every photo at cosine ~0.99: no "near-identical embedding" shortcut
     monkeypatch.setattr(photo_reuse, "NEAR_IDENTICAL_COS", 1.01)
@@ -186,7 +195,7 @@ def test_matcher_finds_copies_and_rejects_same_logo(tiny_embedder, scene_catalog
 
 
 def test_unverified_evidence_is_capped(tiny_embedder, scene_catalog):
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.index.onboarding import build_index
 
     index = build_index(scene_catalog, tiny_embedder, adapt=False)
     m = PhotoReuseMatcher(index)
@@ -204,8 +213,9 @@ def test_unverified_evidence_is_capped(tiny_embedder, scene_catalog):
 
 
 def test_threshold_reexported_and_hit_fields():
-    from counterfeit_vision import image_matching, photo_reuse
-    from counterfeit_vision.image_matching import ImageHit
+    from counterfeit_vision.image import matcher as image_matching
+    from counterfeit_vision.image import photo_reuse
+    from counterfeit_vision.image.matcher import ImageHit
 
     assert image_matching.PHOTO_REVIEW_THRESHOLD is photo_reuse.PHOTO_REVIEW_THRESHOLD
     m = PhotoMatch("b", 3, "refs/a.jpg", 0.8, similarity=0.9, phash_distance=12, verified=True, inliers=40,
@@ -218,8 +228,8 @@ def test_threshold_reexported_and_hit_fields():
 def test_keypoint_votes_propose_what_embedding_and_hash_miss(tiny_embedder, scene_catalog, monkeypatch):
     """Text banners derail the embedding and the hash; the photo's keypoints still point at the
     reference it shares them with (mirrored too), and only those proposals find it here."""
-    from counterfeit_vision import photo_reuse
-    from counterfeit_vision.onboarding import build_index
+    from counterfeit_vision.image import photo_reuse
+    from counterfeit_vision.index.onboarding import build_index
 
     monkeypatch.setattr(photo_reuse, "NEAR_IDENTICAL_COS", 1.01)
     monkeypatch.setattr(photo_reuse, "PHOTO_EMBED_CANDIDATES", 0)
@@ -240,16 +250,14 @@ def test_keypoint_votes_propose_what_embedding_and_hash_miss(tiny_embedder, scen
     assert m.match(banners(ref), x) == []
 
 
-
-def test_reference_keypoints_are_saved_beside_the_index_and_reused(tiny_embedder, scene_catalog, tmp_path,
-                                                                    monkeypatch, caplog):
-    """The vote index's descriptors are written beside a saved index; a process that loads it
-    describes no reference photo again, unless one changed; a damaged file is rewritten."""
-    import os
-
-    from counterfeit_vision import photo_reuse
-    from counterfeit_vision.index import ReferenceIndex
-    from counterfeit_vision.onboarding import build_index
+def test_reference_keypoints_are_saved_with_the_index_and_reused(tiny_embedder, scene_catalog, tmp_path,
+                                                                  monkeypatch, caplog):
+    """``save_index`` writes the vote index's descriptors beside the index; a process that loads
+    it describes no reference photo again, unless one changed; a damaged file is ignored and
+    matching never writes it."""
+    from counterfeit_vision.image import photo_reuse
+    from counterfeit_vision.index.onboarding import build_index, save_index
+    from counterfeit_vision.index.reference import ReferenceIndex
 
     monkeypatch.setattr(photo_reuse, "NEAR_IDENTICAL_COS", 1.01)
     monkeypatch.setattr(photo_reuse, "PHOTO_EMBED_CANDIDATES", 0)
@@ -257,37 +265,40 @@ def test_reference_keypoints_are_saved_beside_the_index_and_reused(tiny_embedder
     described = []
     real_view = PhotoReuseMatcher._reference_view
     monkeypatch.setattr(PhotoReuseMatcher, "_reference_view",
-                        lambda self, path, box, mirror: described.append((path, mirror)) or real_view(self, path, box, mirror))
+                        lambda self, path, box, mirror: (described.append((path, mirror))
+                                                         or real_view(self, path, box, mirror)))
+    catalog = copy_catalog(scene_catalog, tmp_path / "catalog")  # its files are changed below
     folder = tmp_path / "ix"
-    index = build_index(scene_catalog, tiny_embedder, adapt=False)
-    index.save(folder)
+    index = build_index(catalog, tiny_embedder, adapt=False)
+    save_index(index, folder, tiny_embedder)
     file = folder / photo_reuse.REFERENCE_KEYPOINTS_FILE
-    ref = Image.open(scene_catalog["brand1"].references[1]).convert("RGB")
+    assert file.exists() and len(described) >= 8  # 4 photos x 2 orientations for the votes
+    ref = Image.open(catalog["brand1"].references[1]).convert("RGB")
     x = np.zeros(index.dim, np.float32)
 
     def found(idx):
-        m = PhotoReuseMatcher(idx, reference_root=scene_catalog.root)
+        m = PhotoReuseMatcher(idx, reference_root=catalog.root)
         return [(h.brand_id, h.ref_path, h.reason) for h in m.match(banners(ref), x)]
 
-    first = found(index)
-    assert first and first[0][:2] == ("brand1", "brand1/references/official_1.png")
-    assert file.exists() and len(described) >= 8  # 4 photos x 2 orientations for the votes
-
     described.clear()
-    assert found(ReferenceIndex.load(folder)) == first
+    first = found(ReferenceIndex.load(folder))
+    assert first and first[0][:2] == ("brand1", "brand1/references/official_1.png")
     assert all(p.endswith("official_1.png") for p, _ in described)  # only the copy test's candidate was loaded
 
-    # a changed reference file is described again, the others come from the file
-    p = scene_catalog["brand0"].references[0]
-    os.utime(p, ns=(os.stat(p).st_atime_ns, os.stat(p).st_mtime_ns + 10**9))
+    # a reference photo whose content changed is described again, the others come from the file
+    p = catalog["brand0"].references[0]
+    Image.open(p).convert("RGB").rotate(90).save(p)
     described.clear()
-    votes = PhotoReuseMatcher(ReferenceIndex.load(folder), reference_root=scene_catalog.root)._vote_index()
-    assert sorted(described) == [("brand0/references/official_0.png", False), ("brand0/references/official_0.png", True)]
+    votes = PhotoReuseMatcher(ReferenceIndex.load(folder), reference_root=catalog.root).vote_index()
+    assert sorted(described) == [("brand0/references/official_0.png", False),
+                                 ("brand0/references/official_0.png", True)]
     with pytest.raises(RuntimeError, match="released its descriptors"):  # in memory: the search only
         votes.files()
 
-    file.write_bytes(file.read_bytes()[:-100])  # damaged: ignored with a warning, everything described again
+    damaged = file.read_bytes()[:-100]
+    file.write_bytes(damaged)  # damaged: ignored with a warning, everything described again, nothing written
     described.clear()
     with caplog.at_level("WARNING"):
         assert found(ReferenceIndex.load(folder)) == first
     assert "reference keypoints" in caplog.text and "unreadable" in caplog.text and len(described) >= 8
+    assert file.read_bytes() == damaged

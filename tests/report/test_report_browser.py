@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from counterfeit_vision.report import write_report
+from counterfeit_vision.report.page import write_report
 
 from .conftest import make_sample
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.listing import Evidence, Listing, Result
-from counterfeit_vision.report import THUMB_SIDE, render_report, write_report
+from counterfeit_vision.report.page import THUMB_SIDE, render_report, write_report
 
 from .conftest import MODEL, make_sample
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from counterfeit_vision.titles.command import register
+from counterfeit_vision.cli.titles import register
 
 
 def _catalog(root: Path) -> Path:

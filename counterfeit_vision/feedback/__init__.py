@@ -1,0 +1,1 @@
+"""Brands' verdicts and sellers' appeals: the SQLite feedback store (``store``)."""
