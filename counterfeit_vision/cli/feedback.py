@@ -57,6 +57,7 @@ def register(subparsers) -> None:
     tr.add_argument("--review-recall", type=float, default=0.98,
                     help="share of held-out fakes that must reach review or takedown (sets the review threshold)")
     tr.add_argument("--json", metavar="FILE", help="also write the before/after report as JSON")
+    tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
 
 
@@ -99,7 +100,7 @@ def cmd_train(args) -> int:
     try:
         report = train_from_store(store, args.out, activate=args.activate, min_improvement=args.min_improvement,
                                   target_precision=args.target_precision, confidence=args.confidence,
-                                  review_recall=args.review_recall)
+                                  review_recall=args.review_recall, progress=not args.quiet)
     except ValueError as exc:
         print(f"error: cannot train: {exc}", file=sys.stderr)
         return 1

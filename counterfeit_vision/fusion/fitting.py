@@ -428,13 +428,19 @@ class TrainReport:
 
 def train_from_table(table: FeatureTable, out_dir: str | Path, *, activate: bool = False,
                      min_improvement: float = 0.01, target_precision: float = 0.99, confidence: float = 0.95,
-                     data_source: str = "", **fit_kwargs) -> TrainReport:
+                     data_source: str = "", progress: bool = False, **fit_kwargs) -> TrainReport:
     """Fit a new model, compare it with the active one (or the hand-set formula) on the same held-out
     test fold, save it under ``out_dir/<version>``, and point ``out_dir/ACTIVE`` at it when asked
-    or when :func:`is_better` says so."""
+    or when :func:`is_better` says so. ``progress`` shows a bar over the three stages."""
+    from tqdm import tqdm
+
     out_dir = Path(out_dir)
+    bar = tqdm(total=3, desc="training fusion", unit="stage", disable=not progress)
+    bar.set_postfix_str("fitting and calibrating")
     result = fit_fusion(table, target_precision=target_precision, confidence=confidence,
                         data_source=data_source, **fit_kwargs)
+    bar.update(1)
+    bar.set_postfix_str("comparing with the active model")
     test = result.folds["test"]
     current: FusionModel = HandSetFusion()
     if active_version(out_dir):
@@ -444,6 +450,8 @@ def train_from_table(table: FeatureTable, out_dir: str | Path, *, activate: bool
     better, reason = is_better(after, before, min_improvement=min_improvement, target_precision=target_precision)
     model = result.model
     model.manifest["metrics"]["before"] = {"against": before["fusion"], **before}
+    bar.update(1)
+    bar.set_postfix_str("saving")
     model_dir = model.save(out_dir / model.version)
     do = activate or better
     if activate and not better:
@@ -453,6 +461,8 @@ def train_from_table(table: FeatureTable, out_dir: str | Path, *, activate: bool
 
         with atomic_write(out_dir / ACTIVE_FILE) as f:
             f.write(model.version + "\n")
+    bar.update(1)
+    bar.close()
     return TrainReport(model.version, model_dir, before, after, do, reason, result.thresholds)
 
 
