@@ -13,8 +13,11 @@ __all__ = ["atomic_write", "write_json_atomic"]
 
 
 @contextmanager
-def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Write to a temp file beside ``path``, fsync, then rename over it."""
+def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-8",
+                 errors: str | None = None) -> Iterator[IO]:
+    """Write to a temp file beside ``path``, fsync, then rename over it.
+
+    ``errors="replace"`` writes valid UTF-8 whatever the text holds (lone surrogates become "?")."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -23,7 +26,8 @@ def atomic_write(path: str | Path, mode: str = "w", encoding: str | None = "utf-
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as f:
+        binary = "b" in mode
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, errors=None if binary else errors) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

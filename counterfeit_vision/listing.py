@@ -18,11 +18,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from counterfeit_vision._text import brief, replace_surrogates
+
 __all__ = ["Evidence", "Listing", "ListingError", "Result", "parse_line", "read_listings", "MAX_TITLE_CHARS"]
 
 MAX_TITLE_CHARS = 1000  # marketplaces cap titles far below this; longer is garbage or an attack
 _FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category")
 MAX_IMAGES = 20
+MAX_TEXT_CHARS = 500  # ids, sellers, categories, currencies: far longer than any real one
 
 
 class ListingError(ValueError):
@@ -51,13 +54,13 @@ class Listing:
         """
         if not isinstance(row, dict):
             raise ListingError(f"row must be a JSON object, got {type(row).__name__}")
-        notes: list[str] = [f"ignored unknown field {k!r}" for k in row if k not in _FIELDS]
-        listing_id = row.get("id")
-        if listing_id is None or (isinstance(listing_id, str) and not listing_id.strip()):
+        notes: list[str] = [f"ignored unknown field {brief(k)}" for k in row if k not in _FIELDS]
+        listing_id = _parse_text(row.get("id"), "id", notes)
+        if listing_id is None:
             listing_id = f"row-{row_number}" if row_number is not None else "unknown"
-            notes.append(f"missing id; using {listing_id!r}")
+            notes.append(f"missing or unusable id; using {listing_id!r}")
         return cls(
-            id=str(listing_id),
+            id=listing_id,
             title=_parse_title(row.get("title"), notes),
             images=_parse_images(row.get("images"), base_dir, notes),
             price=_parse_price(row.get("price"), notes),
@@ -75,6 +78,7 @@ def _parse_title(value: Any, notes: list[str]) -> str:
     if not isinstance(value, str):
         notes.append(f"title is not a string ({type(value).__name__}); ignored")
         return ""
+    value = _clean(value, "title", notes)
     if not value.strip():
         notes.append("empty title")
         return ""
@@ -94,10 +98,10 @@ def _parse_images(value: Any, base_dir: Path | None, notes: list[str]) -> tuple[
         return ()
     paths = []
     for item in value:
-        if not isinstance(item, str) or not item.strip():
-            notes.append(f"image entry {item!r} is not a path; ignored")
+        if not isinstance(item, str) or not item.strip() or "\x00" in item:
+            notes.append(f"image entry {brief(item)} is not a path; ignored")
             continue
-        p = Path(item)
+        p = Path(_clean(item, "image path", notes))
         paths.append(str(p if p.is_absolute() or base_dir is None else base_dir / p))
     if len(paths) > MAX_IMAGES:
         notes.append(f"{len(paths)} images; only the first {MAX_IMAGES} were read")
@@ -110,23 +114,47 @@ def _parse_price(value: Any, notes: list[str]) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         try:
+            if isinstance(value, str) and len(value) > 64:
+                raise ValueError("too long")  # no real price is written with more characters
             value = float(value)
-        except (TypeError, ValueError):
-            notes.append(f"price {value!r} is not a number; ignored")
+        except (TypeError, ValueError, OverflowError):
+            notes.append(f"price {brief(value)} is not a number; ignored")
             return None
-    if not math.isfinite(value) or value < 0:
-        notes.append(f"price {value!r} is not a finite non-negative number; ignored")
+    try:
+        value = float(value)  # an int of thousands of digits overflows here
+    except OverflowError:
+        notes.append("price is too large a number; ignored")
         return None
-    return float(value)
+    if not math.isfinite(value) or value < 0:
+        notes.append(f"price {brief(value)} is not a finite non-negative number; ignored")
+        return None
+    return value
 
 
 def _parse_text(value: Any, name: str, notes: list[str]) -> str | None:
     if value is None:
         return None
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
-        return str(value).strip()
-    notes.append(f"{name} {value!r} is not a string; ignored")
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            value = str(value)
+        except ValueError:  # Python refuses to print ints of more than 4300 digits
+            notes.append(f"{name} is a number too long to use; ignored")
+            return None
+    if isinstance(value, str) and value.strip():
+        if len(value) > MAX_TEXT_CHARS:
+            notes.append(f"{name} has {len(value)} characters (limit {MAX_TEXT_CHARS}); ignored")
+            return None
+        return _clean(value.strip(), name, notes)
+    notes.append(f"{name} {brief(value)} is not a string; ignored")
     return None
+
+
+def _clean(text: str, name: str, notes: list[str]) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD (so it can be written as UTF-8), with a note."""
+    cleaned, n = replace_surrogates(text)
+    if n:
+        notes.append(f"{name}: {n} unencodable character(s) replaced by U+FFFD")
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -198,11 +226,20 @@ def parse_line(line: str, n: int, base_dir: Path | None) -> Listing | tuple[str,
         row = json.loads(line)
     except json.JSONDecodeError as exc:
         return f"row-{n}", f"line {n} is not valid JSON: {exc.msg}"
+    except (ValueError, RecursionError, MemoryError) as exc:  # 5,000-digit numbers, 100,000 nested brackets
+        return f"row-{n}", f"line {n} cannot be read: {_reason(exc)}"
     try:
         return Listing.from_dict(row, base_dir=base_dir, row_number=n)
     except ListingError as exc:
-        rid = str(row.get("id")) if isinstance(row, dict) and row.get("id") is not None else f"row-{n}"
-        return rid, f"line {n}: {exc}"
+        return f"row-{n}", f"line {n}: {exc}"
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:  # anything else odd: this row only
+        return f"row-{n}", f"line {n} cannot be read: {_reason(exc)}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    return f"{type(exc).__name__}: {str(exc)[:120]}"
 
 
 def read_listings(path: str | Path) -> Iterator[Listing | tuple[str, str]]:

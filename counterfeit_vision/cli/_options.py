@@ -28,4 +28,5 @@ def detector_config(args):
     return DetectorConfig(embedder=args.embedder, device=args.device, precision=args.precision,
                           use_images=not getattr(args, "no_images", False),
                           use_ocr=not getattr(args, "no_ocr", False),
-                          index_factory=getattr(args, "factory", "auto"))
+                          index_factory=getattr(args, "factory", "auto"),
+                          image_roots=tuple(getattr(args, "image_root", None) or ()))

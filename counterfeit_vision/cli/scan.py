@@ -20,6 +20,9 @@ def register(sub) -> None:
     scan.add_argument("--batch-size", type=int, default=16)
     scan.add_argument("--no-ocr", action="store_true", help="skip OCR of photos")
     scan.add_argument("--no-images", action="store_true", help="skip photo matching")
+    scan.add_argument("--image-root", action="append", metavar="DIR",
+                      help="read listing photos only from inside DIR (repeatable); recommended for listings "
+                           "from untrusted sources")
     scan.add_argument("--report", metavar="report.html", help="write an HTML evidence page")
     scan.add_argument("--feedback-db", metavar="FILE", help="SQLite feedback store to record decisions in")
     scan.add_argument("--fusion-model", metavar="DIR", help="learned fusion model folder")

@@ -60,10 +60,22 @@ def _rows(handle: TextIO, jsonl: bool) -> Iterator[tuple[Any, Any, str | None]]:
         except json.JSONDecodeError as exc:
             yield lineno, None, f"line {lineno}: not valid JSON: {exc.msg}"
             continue
+        except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+            yield lineno, None, f"line {lineno}: cannot be read ({type(exc).__name__})"
+            continue
         if not isinstance(row, dict):
             yield lineno, None, f"line {lineno}: a JSON row must be an object"
             continue
-        yield row.get("id", lineno), row.get("title"), None
+        yield _row_id(row.get("id"), lineno), row.get("title"), None
+
+
+def _row_id(value: Any, lineno: int) -> Any:
+    """The row's id when it is a usable string or number, else its line number."""
+    if isinstance(value, str) and len(value) <= 500:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() <= 64:
+        return value
+    return lineno
 
 
 def _title_error(title: Any) -> str | None:
@@ -108,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     matcher = TitleMatcher.from_catalog(load_catalog(args.catalog))
     count = errors = 0
     # atomically: a crash mid-file leaves the previous output, never half of a new one
-    with open(args.input, encoding="utf-8", errors="replace") as src, atomic_write(args.out) as dst:
+    with open(args.input, encoding="utf-8", errors="replace") as src, atomic_write(args.out, errors="replace") as dst:
         for row_id, title, error in _rows(src, _is_jsonl(args.input)):
             result = _result(matcher, row_id, title, error)
             dst.write(json.dumps(result, ensure_ascii=False) + "\n")

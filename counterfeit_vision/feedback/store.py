@@ -64,6 +64,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from counterfeit_vision._text import brief, replace_surrogates
 from counterfeit_vision.fusion.cues import FEATURE_NAMES
 
 __all__ = ["DEFAULT_DB", "FeedbackStore", "ImportReport", "OUTCOMES", "OutcomeError"]
@@ -433,10 +434,21 @@ def _parse_outcome_file(data: bytes, path: Path) -> Iterator[tuple[int, dict | s
         except json.JSONDecodeError as exc:
             yield n, f"not valid JSON: {exc.msg}"
             continue
+        except (ValueError, RecursionError) as exc:  # 5,000-digit numbers, deep nesting
+            yield n, f"cannot be read ({type(exc).__name__})"
+            continue
         yield n, _validate(raw)
 
 
 def _validate(raw: Any) -> dict | str:
+    """The row as stored, or why it is refused (any odd value is a refusal, never a crash)."""
+    try:
+        return _checked(raw)
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        return f"cannot be read ({type(exc).__name__})"
+
+
+def _checked(raw: Any) -> dict | str:
     if not isinstance(raw, dict):
         return f"must be an object, got {type(raw).__name__}"
     unknown = sorted(set(raw) - set(_ROW_FIELDS))
@@ -446,15 +458,17 @@ def _validate(raw: Any) -> dict | str:
     for k in _ROW_FIELDS:
         v = raw.get(k)
         if v is not None and not isinstance(v, (str, int)) or isinstance(v, bool):
-            return f"{k} must be a string, got {v!r}"
-        v = None if v is None or not str(v).strip() else str(v).strip()
+            return f"{k} must be a string, got {brief(v)}"
+        if isinstance(v, int) and v.bit_length() > 64:
+            return f"{k} is a number too long to be an id"
+        v = None if v is None or not str(v).strip() else replace_surrogates(str(v).strip())[0]
         if v is not None and len(v) > MAX_FIELD_CHARS:
             return f"{k} is longer than {MAX_FIELD_CHARS} characters"
         row[k] = v
     if row["listing_id"] is None:
         return "listing_id is required"
     if row["outcome"] not in OUTCOMES:
-        return f"outcome must be one of {sorted(OUTCOMES)}, got {row['outcome']!r}"
+        return f"outcome must be one of {sorted(OUTCOMES)}, got {brief(row['outcome'])}"
     expected = OUTCOMES[row["outcome"]][1]
     if row["source"] is None:
         row["source"] = expected

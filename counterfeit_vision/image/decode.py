@@ -13,8 +13,8 @@ from typing import Callable
 
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "load_rgb", "load_rgb_scaled",
-           "probe_image"]
+__all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "bound_side", "load_rgb",
+           "load_rgb_scaled", "probe_image"]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # 40 MP covers any phone camera; beyond that we refuse rather than risk a bomb.
@@ -28,10 +28,14 @@ class ImageError(ValueError):
 
 
 def _open_checked(path: Path, max_pixels: int) -> Image.Image:
-    if not path.exists():
-        raise ImageError(f"image not found: {path}")
-    if not path.is_file():
-        raise ImageError(f"not a file: {path}")
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL byte, ...
+        raise ImageError(f"unusable image path {_short(str(path))!r} ({type(exc).__name__})") from exc
+    if not exists:
+        raise ImageError(f"image not found: {_short(str(path))}")
+    if not is_file:
+        raise ImageError(f"not a file: {_short(str(path))}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -51,6 +55,10 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
     return img
 
 
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"
+
+
 def probe_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
     """Check that ``path`` is a readable image within the pixel limit; return (w, h)."""
     img = _open_checked(Path(path), max_pixels)
@@ -61,7 +69,8 @@ def probe_image(path: str | Path, *, max_pixels: int = MAX_PIXELS) -> tuple[int,
     return img.size
 
 
-def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int | None = None,
+             max_side: int | None = None) -> Image.Image:
     """Decode an image to RGB.
 
     Args:
@@ -71,6 +80,8 @@ def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int 
             while decoding so that the short side stays at least this large
             (Pillow's ``draft``); several times faster for big photos that will
             be resized anyway. ``img.info["original_size"]`` keeps the file's size.
+        max_side: the longer side after decoding is at most this (``bound_side``): the
+            per-photo pixel budget, applied before anything pads or tiles the photo.
 
     Raises:
         ImageError: missing, unreadable, corrupt or oversized image.
@@ -78,7 +89,25 @@ def load_rgb(path: str | Path, *, max_pixels: int = MAX_PIXELS, draft_size: int 
     def scale(size: tuple[int, int]) -> int:
         return max(1, min(size) // draft_size) if draft_size else 1
 
-    return load_rgb_scaled(path, scale, max_pixels=max_pixels)
+    img = load_rgb_scaled(path, scale, max_pixels=max_pixels)
+    return bound_side(img, max_side) if max_side else img
+
+
+def bound_side(img: Image.Image, max_side: int) -> Image.Image:
+    """``img`` shrunk (aspect kept) so that its longer side is at most ``max_side``.
+
+    Without it a photo's memory follows its worst side: a 39000x1 PNG padded to a square
+    is 39000^2 pixels. ``info["bound_scale"]`` records the divisor applied (``draft_scale``
+    stays the JPEG decoder's, so the embedder sees a changed image and preprocesses it whole)."""
+    w, h = img.size
+    if max(w, h) <= max_side:
+        return img
+    f = max_side / max(w, h)
+    info = dict(img.info)
+    out = img.resize((max(1, round(w * f)), max(1, round(h * f))), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    out.info.update(info)
+    out.info["bound_scale"] = max(w, h) / max(out.size)
+    return out
 
 
 def load_rgb_scaled(path: str | Path, scale: int | Callable[[tuple[int, int]], int], *,

@@ -69,7 +69,7 @@ def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
     """
     path = Path(path)
     page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed)
-    with atomic_write(path) as f:
+    with atomic_write(path, errors="replace") as f:  # valid UTF-8 whatever the titles hold
         f.write(page)
     return path
 

@@ -22,8 +22,8 @@ from counterfeit_vision.detector import DetectorConfig
 from counterfeit_vision.errors import UsageError
 from counterfeit_vision.listing import Listing, Result, parse_line
 
-__all__ = ["ENGINES", "RowError", "ScanOptions", "ScanOutcome", "history_lookup", "load_fusion", "numbered_lines",
-           "parse_row", "read_rows", "scan_file", "score_rows",
+__all__ = ["ENGINES", "RowError", "ScanOptions", "ScanOutcome", "history_lookup", "load_fusion", "note_duplicate_ids",
+           "numbered_lines", "parse_row", "read_rows", "scan_file", "score_rows",
            "write_results"]
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,27 @@ def read_rows(path: str | Path) -> list[Row]:
 
     Image paths are resolved relative to the file's folder."""
     path = Path(path)
-    return [parse_row(line, n, path.parent) for n, line in numbered_lines(path)]
+    return note_duplicate_ids([parse_row(line, n, path.parent) for n, line in numbered_lines(path)])
+
+
+def note_duplicate_ids(rows: list[Row]) -> list[Row]:
+    """Rows are scored by position, so two rows with one id keep their own results; each gets a note
+    naming the others, since whoever reads the results by id would otherwise mix them up."""
+    import dataclasses
+    from collections import defaultdict
+
+    where: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(rows):
+        where[r.id if isinstance(r, Listing) else r.row_id].append(i)
+    out = list(rows)
+    for rid, positions in where.items():
+        if len(positions) < 2:
+            continue
+        for i in positions:
+            if isinstance(out[i], Listing):
+                note = f"id {rid!r} appears in {len(positions)} rows of this file (positions {positions[:5]})"
+                out[i] = dataclasses.replace(out[i], notes=(*out[i].notes, note))
+    return out
 
 
 def numbered_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -109,7 +129,7 @@ def write_results(path: str | Path, results: Iterable[Result]) -> int:
     from counterfeit_vision._atomic import atomic_write
 
     n = 0
-    with atomic_write(path) as f:
+    with atomic_write(path, errors="replace") as f:  # valid UTF-8 whatever a row holds
         for r in results:
             f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
             n += 1
