@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from counterfeit_vision._text import brief
 from counterfeit_vision.errors import UserError
 from counterfeit_vision.image.decode import IMAGE_SUFFIXES, ImageError, probe_image
 
@@ -176,7 +177,7 @@ class _Checker:
                 self.add(key, "is required")
             return None
         if not isinstance(value, str) or not value.strip():
-            self.add(key, f"must be a non-empty string, got {value!r}")
+            self.add(key, f"must be a non-empty string, got {brief(value)}")
             return None
         return value.strip()
 
@@ -190,7 +191,7 @@ class _Checker:
         out = []
         for i, item in enumerate(value):
             if not isinstance(item, (str, int)) or not str(item).strip():
-                self.add(f"{key}[{i}]", f"must be a non-empty string, got {item!r}")
+                self.add(f"{key}[{i}]", f"must be a non-empty string, got {brief(item)}")
             else:
                 out.append(str(item).strip())
         return tuple(dict.fromkeys(out))
@@ -198,16 +199,16 @@ class _Checker:
     def flag(self, raw: Mapping[str, Any], key: str) -> bool:
         value = raw.get(key, False)
         if not isinstance(value, bool):
-            self.add(key, f"must be true or false, got {value!r}")
+            self.add(key, f"must be true or false, got {brief(value)}")
             return False
         return value
 
     def price(self, value: Any, key: str) -> float | None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.add(key, f"must be a number, got {value!r}")
+            self.add(key, f"must be a number, got {brief(value)}")
             return None
         if not math.isfinite(value) or value <= 0:
-            self.add(key, f"must be a positive finite number, got {value!r}")
+            self.add(key, f"must be a positive finite number, got {brief(value)}")
             return None
         return float(value)
 
@@ -220,7 +221,7 @@ def _parse_accessories(check: _Checker, raw: Mapping[str, Any]) -> tuple[str, ..
         return ()
     if isinstance(value, list):
         return check.texts(raw, "compatible_accessories")
-    check.add("compatible_accessories", f"must be true/false or a list of accessory words, got {value!r}")
+    check.add("compatible_accessories", f"must be true/false or a list of accessory words, got {brief(value)}")
     return ()
 
 
@@ -234,7 +235,7 @@ def _parse_price_floor(check: _Checker, raw: Mapping[str, Any], product_lines: t
     amount = check.price(value.get("amount"), "price_floor.amount")
     currency = value.get("currency")
     if not isinstance(currency, str) or not _CURRENCY_RE.match(currency):
-        check.add("price_floor.currency", f"must be an ISO 4217 code like USD, got {currency!r}")
+        check.add("price_floor.currency", f"must be an ISO 4217 code like USD, got {brief(currency)}")
     per_line: dict[str, float] = {}
     lines = value.get("product_lines") or {}
     if not isinstance(lines, Mapping):
@@ -267,7 +268,7 @@ def _parse_thresholds(check: _Checker, raw: Mapping[str, Any]) -> Thresholds | N
         if key in value:
             v = value[key]
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                check.add(f"thresholds.{key}", f"must be a number in [0, 1], got {v!r}")
+                check.add(f"thresholds.{key}", f"must be a number in [0, 1], got {brief(v)}")
                 return None
             nums[key] = float(v)
     try:
@@ -280,9 +281,17 @@ def _parse_thresholds(check: _Checker, raw: Mapping[str, Any]) -> Thresholds | N
 def _image_files(check: _Checker, folder: Path, field_name: str) -> tuple[Path, ...]:
     if not folder.exists():
         return ()
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    files = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
     good = []
+    root = folder.parent.parent.resolve()
     for path in files:
+        if not path.resolve().is_relative_to(root):
+            check.add(field_name, f"{path.name}: a link to a file outside the catalogue folder")
+            continue
+        if not path.is_file():
+            if not path.is_dir():
+                check.add(field_name, f"{path.name}: not a regular file")
+            continue
         if path.suffix.lower() not in IMAGE_SUFFIXES:
             check.add(field_name, f"{path.name}: not an image file (expected one of {sorted(IMAGE_SUFFIXES)})")
             continue
@@ -295,14 +304,75 @@ def _image_files(check: _Checker, folder: Path, field_name: str) -> tuple[Path, 
     return tuple(good)
 
 
+# brand.yaml is a few kB; a brand's whole vocabulary fits in far less than this
+MAX_BRAND_FILE_BYTES = 256 * 1024
+
+
+class _BrandLoader(yaml.SafeLoader):
+    """YAML without aliases: ``*name`` references are how a 1 kB file expands to gigabytes."""
+
+    def compose_node(self, parent, index):  # noqa: D102 - PyYAML's hook
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def read_guarded(path: Path, root: Path, limit: int = MAX_BRAND_FILE_BYTES) -> bytes:
+    """The bytes of a catalogue file: a regular file (no FIFO, device or folder), inside ``root``
+    once links are resolved, at most ``limit`` bytes. Raises ``ValueError`` saying which rule failed
+    (never the file's contents) or ``FileNotFoundError``."""
+    import os
+    import stat
+
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise ValueError("is a link to a file outside the catalogue folder")
+    st = os.stat(real)
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError("is not a regular file")
+    if st.st_size > limit:
+        raise ValueError(f"is {st.st_size:,} bytes (limit {limit:,})")
+    fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # never blocks, even if swapped for a FIFO
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("is not a regular file")
+        data = os.read(fd, limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ValueError(f"is larger than {limit:,} bytes")
+    return data
+
+
 def _read_yaml(check: _Checker, path: Path) -> Mapping[str, Any] | None:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = read_guarded(path, path.parent.parent).decode("utf-8")
+        raw = yaml.load(text, Loader=_BrandLoader)  # noqa: S506 - a SafeLoader without aliases
     except FileNotFoundError:
         check.add("-", f"missing {BRAND_FILE}")
         return None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        check.add("-", f"not valid YAML: {exc}")
+    except UnicodeDecodeError:
+        check.add("-", "is not UTF-8 text")
+        return None
+    except yaml.MarkedYAMLError as exc:  # the position and the problem, not the file's text
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        check.add("-", f"not valid YAML{where}: {exc.problem or exc.context}")
+        return None
+    except yaml.YAMLError as exc:
+        check.add("-", f"not valid YAML ({type(exc).__name__})")
+        return None
+    except RecursionError:
+        check.add("-", "not valid YAML: nested too deeply")
+        return None
+    except (ValueError, OverflowError, OSError) as exc:  # rules of read_guarded, 5,000-digit numbers
+        if isinstance(exc, ValueError) and "digits" in str(exc):
+            check.add("-", "holds a number with too many digits")
+        elif isinstance(exc, ValueError):
+            check.add("-", str(exc)[:200])
+        else:
+            check.add("-", f"cannot be read ({type(exc).__name__})")
         return None
     if not isinstance(raw, Mapping):
         check.add("-", "must contain a mapping of fields")
@@ -315,7 +385,7 @@ def _parse_brand(check: _Checker, raw: Mapping[str, Any], folder: Path) -> Brand
         check.add(key, "unknown field (check the spelling; see the README's catalogue format)")
     brand_id = check.text(raw, "id", required=True)
     if brand_id is not None and not _ID_RE.match(brand_id):
-        check.add("id", f"must be lowercase letters, digits, '-' or '_', got {brand_id!r}")
+        check.add("id", f"must be lowercase letters, digits, '-' or '_', got {brief(brand_id)}")
     elif brand_id is not None and brand_id != folder.name:
         check.add("id", f"{brand_id!r} must equal the folder name {folder.name!r}")
     name = check.text(raw, "name", required=True)
