@@ -293,7 +293,7 @@ class ReferenceIndex:
             return self.reference_root
         return os.path.relpath(Path(self.reference_root).resolve(), Path(folder).resolve())
 
-    def manifest(self, index_file: str, folder: Path | None = None) -> dict:
+    def manifest(self, index_file: str, folder: Path | None = None, index_sha256: str | None = None) -> dict:
         import faiss
 
         return {
@@ -310,6 +310,7 @@ class ReferenceIndex:
             "count": len(self),
             "next_id": self._next_id,
             "index_file": index_file,
+            "index_sha256": index_sha256,
             "library_version": __version__,
             "faiss_version": faiss.__version__,
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -330,7 +331,7 @@ class ReferenceIndex:
             from counterfeit_vision.index.heads import HEADS_DIR
 
             self.heads.save(folder / HEADS_DIR)
-        write_json_atomic(folder / MANIFEST_NAME, self.manifest(index_file, folder))
+        write_json_atomic(folder / MANIFEST_NAME, self.manifest(index_file, folder, hashlib.sha256(blob).hexdigest()))
         self.folder, self.saved_state = folder, (len(self), self._next_id)
         for stale in folder.glob("index-*.faiss"):
             if stale.name != index_file:
@@ -353,14 +354,19 @@ class ReferenceIndex:
                 f"(dim {expect.dim}, weights {expect.weights_digest}); rebuild it with "
                 f"`counterfeit-vision index build --catalog CATALOG --index {folder} "
                 f"--embedder {expect.name.split(':')[0]}`")
-        data = np.fromfile(folder / manifest["index_file"], dtype=np.uint8)
+        data = _verified_blob(folder, manifest)
         self = cls.__new__(cls)
         self.embedder = built_by
         self.factory = manifest.get("factory", "Flat")
         self.active_factory = manifest.get("active_factory", self.factory)
         self.approx_above = int(manifest.get("approx_above", APPROX_MIN_VECTORS))
         self.nprobe = int(manifest.get("nprobe", DEFAULT_NPROBE))
-        self._index = faiss.deserialize_index(data)
+        try:
+            self._index = faiss.deserialize_index(data)
+        except Exception as exc:  # noqa: BLE001 - FAISS raises RuntimeError with C++ text for any damage
+            raise _damaged(folder, f"{manifest['index_file']} cannot be read ({type(exc).__name__})") from None
+        if self._index.d != int(manifest.get("dimension", self._index.d)):
+            raise _damaged(folder, f"vectors of dimension {self._index.d}, manifest says {manifest['dimension']}")
         self._configure(self._index)
         self.heads = None
         root = manifest.get("reference_root")
@@ -381,16 +387,42 @@ class ReferenceIndex:
         return self
 
 
+def _damaged(folder: Path, what: str) -> IndexMismatchError:
+    return IndexMismatchError(f"index at {folder} is damaged ({what}); rebuild it with "
+                              f"`counterfeit-vision index build --catalog CATALOG --index {folder}`")
+
+
+def _verified_blob(folder: Path, manifest: dict) -> np.ndarray:
+    """The index file the manifest names, checked against the manifest's SHA-256 (when it has one)."""
+    name = manifest.get("index_file")
+    if not isinstance(name, str) or "/" in name or name.startswith("."):
+        raise _damaged(folder, "the manifest names no index file")
+    try:
+        raw = (folder / name).read_bytes()
+    except OSError as exc:
+        raise _damaged(folder, f"{name} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    expected = manifest.get("index_sha256")
+    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+        raise _damaged(folder, f"{name} does not match the SHA-256 in its manifest")
+    return np.frombuffer(raw, dtype=np.uint8)
+
+
 def read_manifest(folder: str | Path) -> dict:
-    """Read an index folder's manifest; raises ``IndexMismatchError`` if missing, corrupt or of another format."""
+    """The manifest of the index in ``folder``; ``IndexMismatchError`` naming the fix when it is
+    missing, corrupt or of another format."""
     path = Path(folder) / MANIFEST_NAME
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise IndexMismatchError(f"no index at {folder} (missing {MANIFEST_NAME}); build one with "
                                  f"`counterfeit-vision index build --catalog CATALOG --index {folder}`") from exc
-    except json.JSONDecodeError as exc:
-        raise IndexMismatchError(f"index manifest {path} is corrupt ({exc}); rebuild the index") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise IndexMismatchError(f"index manifest {path} is corrupt ({type(exc).__name__}); rebuild it with "
+                                 f"`counterfeit-vision index build --catalog CATALOG --index {folder}`") from None
+    except OSError as exc:
+        raise IndexMismatchError(f"index manifest {path} cannot be read ({exc.strerror or exc})") from None
+    if not isinstance(manifest, dict):
+        raise IndexMismatchError(f"index manifest {path} is corrupt (not an object); rebuild the index")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexMismatchError(f"index at {folder} has format {manifest.get('format_version')}, "
                                  f"this library reads {FORMAT_VERSION}; rebuild the index")

@@ -174,6 +174,7 @@ class FuzzyFinder:
     def __init__(self, lex: Lexicon):
         self.lex = lex
         self.cache: dict[str, tuple[tuple[int, int, float, int], ...]] = {}
+        self._longest_key: int | None = None  # longest fuzzy key (chars), computed on first lookup
         self.positive: set[str] = set()  # cached tokens that have any candidate
         self.strong: set[str] = set()  # ... that have a candidate which is not a weak typo
         # Tokens with PARTNER windows, and the words such a window needs beside it (any
@@ -240,6 +241,12 @@ class FuzzyFinder:
 
     def _lookup(self, token: str) -> tuple[tuple[int, int, float, int], ...]:
         lex = self.lex
+        if self._longest_key is None:
+            self._longest_key = max((len(key) for key, _, _ in lex.fuzzy_keys), default=0)
+        # no key is within 2 edits of a longer token; without this, a glued 2,000-character
+        # token costs O(n^2) deletes of length n (seconds), where a title costs microseconds
+        if len(token) > self._longest_key + 2:
+            return ()
         index = lex.delete_index
         common = token in lex.common_words
         # A short ordinary word ("the", "luis") anchors a name window only beside an
@@ -431,21 +438,34 @@ def _camel_hits(nt: NormalizedTitle, lex: Lexicon, hits: list[Hit]) -> list[Hit]
                 cuts.append(i)
         cuts.append(len(word))
         segments = len(cuts) - 1
+        segs = [plain[start + cuts[k]:start + cuts[k + 1]] for k in range(segments)]
+        # per brand, prefix counts of the segments that are not its context words: "is all the rest
+        # context?" is then O(1), so a token glued from 300 names stays linear
+        outside: dict[str, list[int]] = {}
+
+        def rest_is_context(brand: str, i: int, j: int) -> bool:
+            pre = outside.get(brand)
+            if pre is None:
+                ctx = lex.brands[brand].context_words
+                pre = [0]
+                for seg in segs:
+                    pre.append(pre[-1] + (seg not in ctx))
+                outside[brand] = pre
+            return pre[segments] - (pre[j] - pre[i]) == 0
+
         for i in range(segments):
             for j in range(i + 1, min(i + 3, segments) + 1):
                 if j - i == segments:
                     continue  # the whole token
-                parts = [plain[start + cuts[k]:start + cuts[k + 1]] for k in range(i, j)]
+                parts = segs[i:j]
                 if not all(p.isalpha() for p in parts) or sum(map(len, parts)) < 4:
                     continue
-                rest = [plain[start + cuts[k]:start + cuts[k + 1]] for k in range(segments) if not i <= k < j]
                 for key in {" ".join(parts), "".join(parts)}:
                     for entry_id in lex.exact_keys.get(key, ()):
                         entry = lex.entries[entry_id]
                         # Glued to its own product word (GucciBag, NikeAir), not to anything
                         # (HyperVenom is a Nike model, not the Hyper brand).
-                        if entry.kind in (NAME, LINE) and entry.latin and \
-                                all(r in lex.brands[entry.brand].context_words for r in rest):
+                        if entry.kind in (NAME, LINE) and entry.latin and rest_is_context(entry.brand, i, j):
                             out.append(Hit(entry_id, entry.brand, entry.kind, ti, ti + 1,
                                            (start + cuts[i], start + cuts[j]), ()))
     return out

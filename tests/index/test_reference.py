@@ -96,3 +96,28 @@ def test_hnsw_supports_remove_by_rebuild():
     ix = ReferenceIndex(INFO, factory="HNSW16")
     ix.add(unit(40), entries(20, "a") + entries(20, "b"))
     assert ix.remove_brand("a") == 20 and len(ix) == 20 and ix.brands() == {"b"}
+
+
+def test_a_damaged_index_file_is_refused_with_the_rebuild_command(tmp_path):
+    import json
+
+    from counterfeit_vision.index.reference import MANIFEST_NAME
+
+    ix = ReferenceIndex(INFO, factory="Flat")
+    ix.add(unit(20, seed=3), entries(20))
+    ix.save(tmp_path / "ix")
+    manifest = json.loads((tmp_path / "ix" / MANIFEST_NAME).read_text())
+    blob = tmp_path / "ix" / manifest["index_file"]
+    good = blob.read_bytes()
+    blob.write_bytes(good[:-8] + bytes(8))  # same size, other vectors: only the checksum can tell
+    with pytest.raises(IndexMismatchError, match="does not match the SHA-256.*index build"):
+        ReferenceIndex.load(tmp_path / "ix")
+    blob.write_bytes(good[:100])
+    with pytest.raises(IndexMismatchError, match="damaged"):
+        ReferenceIndex.load(tmp_path / "ix")
+    blob.unlink()
+    with pytest.raises(IndexMismatchError, match="cannot be read"):
+        ReferenceIndex.load(tmp_path / "ix")
+    (tmp_path / "ix" / MANIFEST_NAME).write_text("[" * 100_000)
+    with pytest.raises(IndexMismatchError, match="corrupt"):
+        ReferenceIndex.load(tmp_path / "ix")

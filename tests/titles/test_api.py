@@ -74,3 +74,23 @@ def test_compatible_accessory_mention_carries_context(matcher):
     assert finding.context == ("compatible_accessory",)
     (plain,) = matcher.match("Nike Air Max 90")
     assert plain.context == ()
+
+
+@pytest.mark.parametrize("unit", ["Velora", "VeloraX", "VeloraBag", "V3l0ra", "velora"])
+def test_glued_repeats_cost_linear_time(unit):
+    """2,000 characters of a brand name glued to itself (OCR text can reach the cap) took 19-26 s
+    when every deletion of the whole token was enumerated; best of five under 50 ms now."""
+    import time
+    from pathlib import Path
+
+    from counterfeit_vision.catalog import load_catalog
+
+    matcher = TitleMatcher.from_catalog(load_catalog(Path(__file__).resolve().parents[2] / "brand_catalog"))
+    matcher.match("warm up")
+    best = float("inf")
+    for k in range(5):
+        title = f"{(unit * 400)[:1996]} {k}"  # a new string each time: no cache answers it
+        t0 = time.perf_counter()
+        matcher.match(title)
+        best = min(best, time.perf_counter() - t0)
+    assert best < 0.05, f"{best:.3f} s for {unit!r} glued to 2,000 characters"
