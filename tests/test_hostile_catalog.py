@@ -82,3 +82,20 @@ def test_cli_brand_check_exits_2(tmp_path):
     from counterfeit_vision.cli.main import main
 
     assert main(["brand", "check", str(_brand(tmp_path, "id: acme\nname: Acme\n" + LAUGHS + "aliases: *i\n"))]) == 2
+
+
+def test_brand_check_decodes_every_image_as_onboarding_will(tmp_path, capsys):
+    import io
+
+    from PIL import Image
+
+    from counterfeit_vision.cli.main import main
+    from counterfeit_vision.image.decode import probe_image
+
+    folder = _brand(tmp_path, "id: acme\nname: Acme\n")
+    buf = io.BytesIO()
+    Image.effect_noise((400, 300), 60).convert("RGB").save(buf, "JPEG", quality=90)
+    (folder / "logos" / "logo.jpg").write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])  # truncated
+    probe_image(folder / "logos" / "logo.jpg")  # the header check alone lets it through
+    assert main(["brand", "check", str(folder)]) == 2
+    assert "logo.jpg" in capsys.readouterr().err

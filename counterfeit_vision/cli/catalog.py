@@ -78,8 +78,10 @@ def _existing_index(args: argparse.Namespace):
 
 def cmd_brand_check(args: argparse.Namespace) -> int:
     from counterfeit_vision.catalog import load_brand
+    from counterfeit_vision.index.onboarding import check_brand_images
 
     brand = load_brand(args.path)
+    check_brand_images(brand)  # every image decoded as onboarding will, not only its header
     print(f"ok: brand {brand.id!r} ({brand.name}): {len(brand.logos)} logos, {len(brand.references)} references")
     return 0
 

@@ -40,7 +40,8 @@ from counterfeit_vision.index.head_fitting import BACKGROUND, background_bank, p
 from counterfeit_vision.index.heads import BrandHeads
 from counterfeit_vision.index.reference import IndexMismatchError, ReferenceEntry, ReferenceIndex
 
-__all__ = ["REFERENCE_DRAFT", "adapt_brands", "add_brand", "build_index", "embed_brand", "offboard_brand",
+__all__ = ["REFERENCE_DRAFT", "adapt_brands", "add_brand", "build_index", "check_brand_images", "embed_brand",
+           "offboard_brand",
            "onboard_brand_folder", "remove_brand", "save_index"]
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,32 @@ def _relative(path: Path, root: Path | None) -> str:
 
 
 def _load_brand_images(brand: Brand) -> tuple[list[Image.Image], list[Image.Image]]:
-    logos = [load_rgb(p) if Path(p).suffix.lower() != ".png" else _load_png(p) for p in brand.logos]
+    logos = [_load_logo(p) for p in brand.logos]
     photos = [load_rgb(p, draft_size=REFERENCE_DRAFT) for p in brand.references]
     return logos, photos
+
+
+def check_brand_images(brand: Brand) -> None:
+    """Decode every logo and reference photo exactly as onboarding will (``brand check``), raising
+    ``CatalogError`` with one problem per file that fails (validation only opens the headers)."""
+    from counterfeit_vision.catalog import CatalogError, CatalogProblem
+    from counterfeit_vision.image.decode import ImageError
+
+    problems = []
+    for field_name, paths, decode in (("logos", brand.logos, _load_logo),
+                                      ("references", brand.references,
+                                       lambda p: load_rgb(p, draft_size=REFERENCE_DRAFT))):
+        for path in paths:
+            try:
+                decode(path)
+            except (ImageError, OSError, ValueError) as exc:
+                problems.append(CatalogProblem(str(path), field_name, f"cannot be decoded: {exc}"))
+    if problems:
+        raise CatalogError(problems)
+
+
+def _load_logo(path) -> Image.Image:
+    return load_rgb(path) if Path(path).suffix.lower() != ".png" else _load_png(path)
 
 
 def _load_png(path) -> Image.Image:
