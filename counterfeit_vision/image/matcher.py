@@ -69,6 +69,10 @@ LOGO_REVIEW_THRESHOLD = 0.5
 HEAD_CENTER = 5.1  # logit, i.e. p = 0.994
 HEAD_SLOPE = 1.0
 
+# photos matched together (window features of one group in memory at once): large enough to fill the
+# embedder's batches, small enough that a batch of 320 huge photos does not hold gigabytes of windows
+PHOTO_GROUP = 16
+
 # embedding-only logo hits are capped just under the weakest keypoint-verified score (0.80)
 UNVERIFIED_LOGO_MAX = 0.79
 # listing photos are described by keypoints at this size (FlickrLogos logos: median 68 px short side)
@@ -176,9 +180,19 @@ class ImageMatcher:
 
     # ---------------------------------------------------------------- public
     def match(self, images: Sequence[Image.Image]) -> list[list[ImageHit]]:
-        """Per photo, the best hit per (brand, kind), strongest ``score`` first."""
+        """Per photo, the best hit per (brand, kind), strongest ``score`` first.
+
+        Photos go through in groups of ``PHOTO_GROUP``: the window features of a group are
+        freed before the next, so memory follows the group, not the batch (320 photos at once
+        held gigabytes of window features)."""
         if not images or len(self.index) == 0:
             return [[] for _ in images]
+        out: list[list[ImageHit]] = []
+        for start in range(0, len(images), PHOTO_GROUP):
+            out.extend(self._match_group(images[start:start + PHOTO_GROUP], offset=start))
+        return out
+
+    def _match_group(self, images: Sequence[Image.Image], offset: int) -> list[list[ImageHit]]:
         images = [im.convert("RGB") if im.mode != "RGB" else im for im in images]
         if self.logo_matching:
             X, owner, boxes = embed_regions(self.embedder, images, scales=self.scales, grids=self.grids,
@@ -189,9 +203,10 @@ class ImageMatcher:
         out: list[list[ImageHit]] = []
         for i, img in enumerate(images):
             rows = np.flatnonzero(owner == i)  # the whole photo first, then its windows
-            hits = self._logo_hits(i, img, X[rows], [boxes[r] for r in rows]) if self.logo_matching else []
+            n = offset + i  # the photo's position in the caller's list
+            hits = self._logo_hits(n, img, X[rows], [boxes[r] for r in rows]) if self.logo_matching else []
             if self.photo_matching:
-                hits += [ImageHit(kind="photo", image_index=i, **m.hit_fields())
+                hits += [ImageHit(kind="photo", image_index=n, **m.hit_fields())
                          for m in self.photo_reuse.match(img, X[rows[0]])]
             out.append(sorted(hits, key=lambda h: (-h.score, -h.similarity, h.brand_id)))
         return out
