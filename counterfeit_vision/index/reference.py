@@ -293,7 +293,8 @@ class ReferenceIndex:
             return self.reference_root
         return os.path.relpath(Path(self.reference_root).resolve(), Path(folder).resolve())
 
-    def manifest(self, index_file: str, folder: Path | None = None, index_sha256: str | None = None) -> dict:
+    def manifest(self, index_file: str, folder: Path | None = None, index_sha256: str | None = None,
+                 heads_dir: str | None = None) -> dict:
         import faiss
 
         return {
@@ -305,7 +306,7 @@ class ReferenceIndex:
             "active_factory": self.active_factory,
             "approx_above": self.approx_above,
             "nprobe": self.nprobe,
-            "heads": "heads" if self.heads is not None else None,
+            "heads": heads_dir if self.heads is not None else None,
             "reference_root": self._portable_root(folder),
             "count": len(self),
             "next_id": self._next_id,
@@ -318,7 +319,12 @@ class ReferenceIndex:
         }
 
     def save(self, folder: str | Path) -> Path:
-        """Write the index and its manifest atomically; returns the manifest path."""
+        """Write the index as one version: the vectors and the heads under new names, then the
+        manifest (naming them, with the vectors' SHA-256) renamed into place, then the old
+        version's files removed. A save killed at any point leaves the old version or the new
+        one loadable, never a mix. Returns the manifest path."""
+        import shutil
+
         import faiss
 
         folder = Path(folder)
@@ -327,15 +333,19 @@ class ReferenceIndex:
         index_file = f"index-{hashlib.sha1(blob).hexdigest()[:12]}.faiss"
         with atomic_write(folder / index_file, "wb") as f:
             f.write(blob)
+        heads_dir = None
         if self.heads is not None:
-            from counterfeit_vision.index.heads import HEADS_DIR
-
-            self.heads.save(folder / HEADS_DIR)
-        write_json_atomic(folder / MANIFEST_NAME, self.manifest(index_file, folder, hashlib.sha256(blob).hexdigest()))
+            heads_dir = f"heads-{time.time_ns():x}"  # a new folder per version; the manifest names it
+            self.heads.save(folder / heads_dir)
+        write_json_atomic(folder / MANIFEST_NAME,
+                          self.manifest(index_file, folder, hashlib.sha256(blob).hexdigest(), heads_dir))
         self.folder, self.saved_state = folder, (len(self), self._next_id)
         for stale in folder.glob("index-*.faiss"):
             if stale.name != index_file:
                 stale.unlink(missing_ok=True)
+        for stale in folder.glob("heads*"):
+            if stale.is_dir() and stale.name != heads_dir:
+                shutil.rmtree(stale, ignore_errors=True)
         log.info("saved index with %d vectors to %s", len(self), folder)
         return folder / MANIFEST_NAME
 
@@ -371,6 +381,8 @@ class ReferenceIndex:
         self.heads = None
         root = manifest.get("reference_root")
         self.reference_root = str((folder / root).resolve()) if root is not None else None
+        if manifest.get("heads") and ("/" in manifest["heads"] or not manifest["heads"].startswith("heads")):
+            raise _damaged(folder, "the manifest names a heads folder outside the index")
         if manifest.get("heads"):
             from counterfeit_vision.index.heads import BrandHeads, HeadsMismatchError
 
