@@ -99,3 +99,33 @@ def test_brand_check_decodes_every_image_as_onboarding_will(tmp_path, capsys):
     probe_image(folder / "logos" / "logo.jpg")  # the header check alone lets it through
     assert main(["brand", "check", str(folder)]) == 2
     assert "logo.jpg" in capsys.readouterr().err
+
+
+def _yaml_values():
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+    return st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=10), c,
+                                                                                      max_size=4), max_leaves=15)
+
+
+def test_fuzz_brand_yaml_is_a_brand_or_a_catalog_error(tmp_path_factory):
+    import yaml
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    fields = st.fixed_dictionaries({"id": st.just("acme"), "name": st.just("Acme")}, optional={
+        k: _yaml_values() for k in ("aliases", "abbreviations", "product_lines", "categories", "ambiguous",
+                                    "negative_context", "compatible_accessories", "authorized_sellers",
+                                    "price_floor", "thresholds", "own_terms", "evasive_aliases", "extra")})
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.one_of(fields.map(lambda d: yaml.safe_dump(d, allow_unicode=True)), st.text(max_size=200)))
+    def check(text):
+        folder = _brand(tmp_path_factory.mktemp("fuzz"), text)
+        try:
+            load_brand(folder)
+        except CatalogError as exc:
+            assert len(str(exc)) < 20_000
+
+    check()
