@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from PIL import Image
+
 from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
@@ -133,7 +135,6 @@ class Detector:
         slots = [i for i, x in enumerate(chunk) if isinstance(x, Listing)]
         inputs = [ListingInputs(chunk[i]) for i in slots]
         self._read_photos(inputs)
-        self._see_photos(inputs)
         titles = self.title_matcher.match_batch([inp.listing.title for inp in inputs],
                                                 categories=[inp.listing.category for inp in inputs])
         out: list[Result] = list(chunk)  # failed rows (Result) stay in place
@@ -142,20 +143,45 @@ class Detector:
             out[i] = self._fuse(inp)
         return out
 
-    def _read_photos(self, inputs: Iterable[ListingInputs]) -> None:
+    def _read_photos(self, inputs: list[ListingInputs]) -> None:
+        """Decode, look at and release the photos of the batch, ``PHOTO_GROUP`` at a time.
+
+        Logo hits, reused photos and brand names read are found for a group of photos at
+        once (across listings); the pixels are then dropped, keeping only each photo's size
+        and decode info for the evidence boxes. So a batch holds one group of decoded photos,
+        not all of them (320 photos of 40 MP held 4 GB)."""
         if self.image_matcher is None and self.ocr is None:
             return
-        for inp in inputs:
-            for n, path in enumerate(inp.listing.images):
-                if self.image_roots and not self._allowed(path):
-                    # the same words whether or not the file exists: the scan must not probe the disk for strangers
-                    inp.notes.append(f"image {n} ignored: outside the allowed image folders")
-                    continue
-                try:
-                    inp.photos.append((path, load_rgb(path, draft_size=self.image_draft_size,
-                                                      max_side=self.image_max_side)))
-                except ImageError as exc:
-                    inp.notes.append(f"image ignored: {exc}")
+        from counterfeit_vision.image.matcher import PHOTO_GROUP
+
+        finder = PhotoBrandFinder(self.image_matcher, self.title_matcher, self.ocr)
+        todo = [(inp, n, path) for inp in inputs for n, path in enumerate(inp.listing.images)]
+        for start in range(0, len(todo), PHOTO_GROUP):
+            group: list[tuple[ListingInputs, Image.Image]] = []
+            numbers: list[int] = []
+            for inp, n, path in todo[start:start + PHOTO_GROUP]:
+                img = self._decode(inp, n, path)
+                if img is not None:
+                    numbers.append(len(inp.photos))  # evidence numbers the listing's readable photos
+                    inp.photos.append((path, img))
+                    group.append((inp, img))
+            seen = finder.find([img for _, img in group], numbers=numbers) if group else []
+            for (inp, _), photo in zip(group, seen):
+                inp.seen.append(photo)
+                inp.notes.extend(photo.notes)
+            for inp, _ in group:
+                inp.photos = [(path, PhotoShape.of(img)) for path, img in inp.photos]
+
+    def _decode(self, inp: ListingInputs, n: int, path: str) -> Image.Image | None:
+        if self.image_roots and not self._allowed(path):
+            # the same words whether or not the file exists: the scan must not probe the disk for strangers
+            inp.notes.append(f"image {n} ignored: outside the allowed image folders")
+            return None
+        try:
+            return load_rgb(path, draft_size=self.image_draft_size, max_side=self.image_max_side)
+        except ImageError as exc:
+            inp.notes.append(f"image ignored: {exc}")
+            return None
 
     def _allowed(self, path: str) -> bool:
         try:
@@ -163,22 +189,6 @@ class Detector:
         except (OSError, ValueError, RuntimeError):
             return False
         return any(real.is_relative_to(root) for root in self.image_roots)
-
-    def _see_photos(self, inputs: Iterable[ListingInputs]) -> None:
-        """Logo hits, reused photos and brand names read, for every photo of the batch at once."""
-        if self.image_matcher is None and self.ocr is None:
-            return
-        inputs = list(inputs)
-        finder = PhotoBrandFinder(self.image_matcher, self.title_matcher, self.ocr)
-        flat = [img for inp in inputs for _, img in inp.photos]
-        # evidence numbers photos per listing, the finder sees the whole batch
-        numbers = [i for inp in inputs for i in range(len(inp.photos))]
-        seen = finder.find(flat, numbers=numbers) if flat else []
-        pos = 0
-        for inp in inputs:
-            inp.seen = seen[pos:pos + len(inp.photos)]
-            pos += len(inp.photos)
-            inp.notes.extend(note for photo in inp.seen for note in photo.notes)
 
     def _fuse(self, inp: ListingInputs) -> Result:
         listing = inp.listing
@@ -201,6 +211,27 @@ class Detector:
         evidence = build_evidence(inp, cues, brand)
         return Result(listing.id, decision.decision, out.confidence, brand.id, signals, evidence, None,
                       self.model_info, notes)
+
+
+@dataclass(frozen=True)
+class PhotoShape:
+    """What the evidence needs of a photo once it has been looked at: its size and decode info
+    (``info["original_size"]`` maps boxes back to the file's pixels), not its pixels."""
+
+    size: tuple[int, int]
+    info: dict
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    @classmethod
+    def of(cls, img) -> "PhotoShape":
+        return img if isinstance(img, PhotoShape) else cls(tuple(img.size), dict(img.info))
 
 
 def _as_listing(item: Listing | dict, n: int) -> Listing | Result:
