@@ -292,15 +292,23 @@ def offboard_brand(brand_id: str, *, catalog_dir: str | Path, index: ReferenceIn
                    embedder: ImageEmbedder) -> tuple[int, Path | None]:
     """Remove a brand from ``index`` (saved to ``index_dir``) and move its catalogue folder to
     ``<catalog>/.removed/<id>-<time>`` (skipped by the loader, kept for the record).
-    Returns (vectors removed, where the folder went or None when the catalogue had none)."""
-    n = remove_brand(index, brand_id)
-    save_index(index, index_dir, embedder)
+    Returns (vectors removed, where the folder went or None when the catalogue had none).
+
+    The folder moves first and comes back if the index cannot be saved, so catalogue and
+    index on disk change together or not at all."""
     folder = Path(catalog_dir) / brand_id
-    if not folder.is_dir():
-        return n, None
-    moved = Path(catalog_dir) / ".removed" / f"{brand_id}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**6}"
-    moved.parent.mkdir(parents=True, exist_ok=True)
-    folder.rename(moved)
+    moved = None
+    if folder.is_dir():
+        moved = Path(catalog_dir) / ".removed" / f"{brand_id}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 10**6}"
+        moved.parent.mkdir(parents=True, exist_ok=True)
+        folder.rename(moved)
+    try:
+        n = remove_brand(index, brand_id)
+        save_index(index, index_dir, embedder)
+    except BaseException:
+        if moved is not None:
+            moved.rename(folder)
+        raise
     return n, moved
 
 

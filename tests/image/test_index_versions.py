@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 from counterfeit_vision.index.onboarding import build_index
 from counterfeit_vision.index.reference import ReferenceIndex
 
@@ -48,3 +50,61 @@ def test_killed_saves_load_as_the_old_or_the_new_version(tiny_embedder, syntheti
             assert got == new_state
             break
     assert finished and outcomes.count(False) >= 3  # the kill landed before the manifest several times
+
+
+def _on_disk(catalog_dir, index_dir) -> tuple[bool, bool]:
+    """(brand 'haldane' in the catalogue, in the index) as a fresh process would load them."""
+    from counterfeit_vision.catalog import load_catalog
+
+    return "haldane" in load_catalog(catalog_dir).brands, "haldane" in ReferenceIndex.load(index_dir).brands()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["add", "remove"])
+def test_killed_brand_add_and_remove_change_catalogue_and_index_together(command, tiny_embedder, sample_catalog_dir,
+                                                                          tmp_path, monkeypatch):
+    from counterfeit_vision.catalog import load_catalog
+    from counterfeit_vision.index.onboarding import offboard_brand, onboard_brand_folder, save_index
+
+    real_replace, real_rename = os.replace, os.rename
+    before = (command == "remove", command == "remove")
+    after = (not before[0], not before[1])
+    for k in range(1, 60):
+        work = tmp_path / f"k{k}"
+        ignore = shutil.ignore_patterns("haldane") if command == "add" else None
+        shutil.copytree(sample_catalog_dir, work / "catalog", ignore=ignore)
+        catalog = load_catalog(work / "catalog")
+        index = build_index(catalog, tiny_embedder, adapt=False)
+        save_index(index, work / "index", tiny_embedder, reference_root=catalog.root)
+        assert _on_disk(work / "catalog", work / "index") == before
+        calls = []
+
+        def fail_at_k(real, _calls=calls, _k=k):
+            def call(src, dst, *a, **kw):
+                _calls.append(dst)
+                if len(_calls) == _k:
+                    raise OSError("killed")
+                return real(src, dst, *a, **kw)
+            return call
+
+        monkeypatch.setattr(os, "replace", fail_at_k(real_replace))
+        monkeypatch.setattr(os, "rename", fail_at_k(real_rename))
+        try:
+            if command == "add":
+                onboard_brand_folder(sample_catalog_dir / "haldane", catalog_dir=work / "catalog", index=index,
+                                     index_dir=work / "index", embedder=tiny_embedder, adapt=False)
+            else:
+                offboard_brand("haldane", catalog_dir=work / "catalog", index=index, index_dir=work / "index",
+                               embedder=tiny_embedder)
+            finished = True
+        except OSError:
+            finished = False
+        finally:
+            monkeypatch.setattr(os, "replace", real_replace)
+            monkeypatch.setattr(os, "rename", real_rename)
+        state = _on_disk(work / "catalog", work / "index")
+        assert state in (before, after), f"{command} killed at write {k}: catalogue/index {state}"
+        if finished:
+            assert state == after and k > 2
+            break
+    assert finished
