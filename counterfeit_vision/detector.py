@@ -49,8 +49,8 @@ class DetectorConfig:
     use_ocr: bool = True
     image_draft_size: int = 512     # JPEG decode at reduced size: photos are tiled and resized anyway
     index_factory: str = "auto"     # exact until the index is large, then approximate (see index.py)
-    # the per-photo pixel budget: longer side after decoding. Matching works at <= 1280 px and 16 listings
-    # of 20 photos at 1600 x 1067 x 3 bytes stay ~1.6 GB, whatever the files claim (a 39000x1 PNG included)
+    # the per-photo pixel budget: longer side after decoding, whatever the file claims (a 39000x1 PNG
+    # included). Matching works at <= 1280 px; at 1600 x 1067 x 3 bytes a group of 16 photos is ~80 MB
     image_max_side: int = 1600
     # when set, listing photos are read only from inside these folders (listings from untrusted sources)
     image_roots: tuple[str, ...] = ()
@@ -157,20 +157,19 @@ class Detector:
         finder = PhotoBrandFinder(self.image_matcher, self.title_matcher, self.ocr)
         todo = [(inp, n, path) for inp in inputs for n, path in enumerate(inp.listing.images)]
         for start in range(0, len(todo), PHOTO_GROUP):
-            group: list[tuple[ListingInputs, Image.Image]] = []
-            numbers: list[int] = []
+            group: list[tuple[ListingInputs, int]] = []  # (listing, its photo's number = position in photos)
             for inp, n, path in todo[start:start + PHOTO_GROUP]:
                 img = self._decode(inp, n, path)
                 if img is not None:
-                    numbers.append(len(inp.photos))  # evidence numbers the listing's readable photos
+                    group.append((inp, len(inp.photos)))  # evidence numbers the listing's readable photos
                     inp.photos.append((path, img))
-                    group.append((inp, img))
-            seen = finder.find([img for _, img in group], numbers=numbers) if group else []
-            for (inp, _), photo in zip(group, seen):
+            images = [inp.photos[k][1] for inp, k in group]
+            seen = finder.find(images, numbers=[k for _, k in group]) if group else []
+            for (inp, k), photo in zip(group, seen):
                 inp.seen.append(photo)
                 inp.notes.extend(photo.notes)
-            for inp, _ in group:
-                inp.photos = [(path, PhotoShape.of(img)) for path, img in inp.photos]
+                path, img = inp.photos[k]
+                inp.photos[k] = (path, PhotoShape.of(img))  # the pixels go with this group
 
     def _decode(self, inp: ListingInputs, n: int, path: str) -> Image.Image | None:
         if self.image_roots and not self._allowed(path):
