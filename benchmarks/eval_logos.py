@@ -146,6 +146,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-verify", action="store_true")
     ap.add_argument("--no-augment", action="store_true")
     ap.add_argument("--no-ocr", action="store_true", help="find logos by shape only (no brand names read by OCR)")
+    ap.add_argument("--ocr", default="rapidocr", choices=("rapidocr", "easyocr"), help="OCR backend")
+    ap.add_argument("--thorough", action="store_true", help="exhaustive OCR (every photo at full canvas)")
     ap.add_argument("--baseline", action="store_true", help="also run whole-photo nearest neighbour")
     ap.add_argument("--limit", type=int, default=0, help="at most this many query and negative photos (dev)")
     ap.add_argument("--dump", type=Path, help="write per-photo results as JSON")
@@ -169,7 +171,7 @@ def main(argv=None) -> int:
     from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageMatcher
     from counterfeit_vision.image.photo_brands import PhotoBrandFinder
     from counterfeit_vision.image.regions import iou
-    from counterfeit_vision.ocr import OcrReader
+    from counterfeit_vision.ocr import create_ocr
     from counterfeit_vision.titles.matcher import TitleMatcher
 
     data = load_flickr(folder)
@@ -204,7 +206,8 @@ def main(argv=None) -> int:
         matcher = ImageMatcher(embedder, index, heads=None if args.no_heads else "auto",
                                verify=not args.no_verify)
         finder = PhotoBrandFinder(matcher, TitleMatcher.from_catalog(catalog),
-                                  ocr=None if args.no_ocr else OcrReader(device="cpu"))
+                                  ocr=None if args.no_ocr else create_ocr(args.ocr, device="cpu",
+                                                                                  gated=not args.thorough))
         rows = []
         t0 = time.perf_counter()
         todo = [(img, b) for img, b in queries] + [(img, None) for img in negatives]

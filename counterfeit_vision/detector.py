@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from PIL import Image
 
+from counterfeit_vision import timing
 from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
@@ -30,7 +31,7 @@ from counterfeit_vision.listing import Listing, Result
 
 if TYPE_CHECKING:  # heavy modules, imported when a detector is built
     from counterfeit_vision.image.matcher import ImageMatcher
-    from counterfeit_vision.ocr import OcrReader
+    from counterfeit_vision.ocr.base import OcrReader
     from counterfeit_vision.titles import TitleMatcher
 
 __all__ = ["Detector", "DetectorConfig"]
@@ -47,6 +48,10 @@ class DetectorConfig:
     precision: str = "auto"         # auto | fp32 | bf16 | fp16
     use_images: bool = True
     use_ocr: bool = True
+    ocr: str = "rapidocr"           # rapidocr | easyocr | none (see counterfeit_vision.ocr)
+    # research: the exhaustive pipeline every speed-up is measured against (OCR reads every photo at
+    # full canvas; every stage runs on every photo); the default skips work that cannot change a decision
+    thorough: bool = False
     image_draft_size: int = 512     # JPEG decode at reduced size: photos are tiled and resized anyway
     index_factory: str = "auto"     # exact until the index is large, then approximate (see index.py)
     # the per-photo pixel budget: longer side after decoding, whatever the file claims (a 39000x1 PNG
@@ -97,11 +102,11 @@ class Detector:
         if config.use_images:
             det.image_matcher, image_info = _image_matcher(catalog, index_dir, config, rebuild_index)
             info.update(image_info)
-        if config.use_ocr:
-            from counterfeit_vision.ocr import OcrReader
+        if config.use_ocr and config.ocr != "none":
+            from counterfeit_vision.ocr import create_ocr
 
-            det.ocr = OcrReader(device=config.device)
-            info["ocr"] = "easyocr:craft_mlt_25k+english_g2"
+            det.ocr = create_ocr(config.ocr, device=config.device, gated=not config.thorough)
+            info["ocr"] = det.ocr.info
         info["fusion"] = det.fusion.version
         det.model_info = info
         return det
@@ -135,12 +140,14 @@ class Detector:
         slots = [i for i, x in enumerate(chunk) if isinstance(x, Listing)]
         inputs = [ListingInputs(chunk[i]) for i in slots]
         self._read_photos(inputs)
-        titles = self.title_matcher.match_batch([inp.listing.title for inp in inputs],
-                                                categories=[inp.listing.category for inp in inputs])
+        with timing.stage("titles"):
+            titles = self.title_matcher.match_batch([inp.listing.title for inp in inputs],
+                                                    categories=[inp.listing.category for inp in inputs])
         out: list[Result] = list(chunk)  # failed rows (Result) stay in place
         for i, inp, found in zip(slots, inputs, titles):
             inp.title_findings = found
-            out[i] = self._fuse(inp)
+            with timing.stage("fusion"):
+                out[i] = self._fuse(inp)
         return out
 
     def _read_photos(self, inputs: list[ListingInputs]) -> None:
@@ -177,7 +184,8 @@ class Detector:
             inp.notes.append(f"image {n} ignored: outside the allowed image folders")
             return None
         try:
-            return load_rgb(path, draft_size=self.image_draft_size, max_side=self.image_max_side)
+            with timing.stage("decode"):
+                return load_rgb(path, draft_size=self.image_draft_size, max_side=self.image_max_side)
         except ImageError as exc:
             inp.notes.append(f"image ignored: {exc}")
             return None

@@ -6,12 +6,13 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from counterfeit_vision.embedders.base import WeightsNotFoundError
-from counterfeit_vision.ocr import OcrReader, TextBox, default_model_dir, verify_weights
+from counterfeit_vision.ocr import TextBox
+from counterfeit_vision.ocr.easy import EasyOcrReader, default_model_dir, verify_weights
 
 
 @pytest.fixture(scope="module")
 def reader():
-    return OcrReader(device="cpu")
+    return EasyOcrReader(device="cpu", gated=False)
 
 
 @pytest.mark.slow

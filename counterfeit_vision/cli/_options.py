@@ -28,5 +28,6 @@ def detector_config(args):
     return DetectorConfig(embedder=args.embedder, device=args.device, precision=args.precision,
                           use_images=not getattr(args, "no_images", False),
                           use_ocr=not getattr(args, "no_ocr", False),
+                          ocr=getattr(args, "ocr", "rapidocr"), thorough=getattr(args, "thorough", False),
                           index_factory=getattr(args, "factory", "auto"),
                           image_roots=tuple(getattr(args, "image_root", None) or ()))

@@ -18,7 +18,13 @@ def register(sub) -> None:
     scan.add_argument("--out", required=True, metavar="RESULTS.jsonl")
     scan.add_argument("--index", metavar="DIR", help="reference index folder (default: indexes/<catalog name>)")
     scan.add_argument("--batch-size", type=int, default=16)
-    scan.add_argument("--no-ocr", action="store_true", help="skip OCR of photos")
+    scan.add_argument("--ocr", default="rapidocr", choices=("rapidocr", "easyocr", "none"),
+                      help="OCR backend for text in photos (rapidocr: PP-OCR, Latin and Chinese script; "
+                           "easyocr: English only; none: no OCR)")
+    scan.add_argument("--no-ocr", action="store_true", help="skip OCR of photos (same as --ocr none)")
+    scan.add_argument("--thorough", action="store_true",
+                      help="research: the exhaustive pipeline (OCR of every photo at full canvas, every stage "
+                           "on every photo) that the fast default is measured against")
     scan.add_argument("--no-images", action="store_true", help="skip photo matching")
     scan.add_argument("--image-root", action="append", metavar="DIR",
                       help="read listing photos only from inside DIR (repeatable); recommended for listings "

