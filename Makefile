@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # torch and torchvision pinned to the builds on this machine's disk (see DEVELOPERS notes in README)
 TORCH := torch==2.14.1 torchvision==0.29.1
 
-.PHONY: browser demo lint test test-fast bench eval clean-venv sample-data logo-model
+.PHONY: browser fonts demo lint test test-fast bench eval clean-venv sample-data logo-model
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,7 +27,13 @@ browser:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
 	  echo "warning: could not install chromium; browser tests will be skipped"
 
-test: $(STAMP) browser lint
+# A CJK font for the test that renders a brand's Chinese alias on a photo (skipped with a reason without one).
+fonts:
+	@test -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null; } || \
+	  echo "warning: could not install fonts-wqy-zenhei; the Chinese OCR test will be skipped"
+
+test: $(STAMP) browser fonts lint
 	$(PY) -m pytest -q
 
 # pyflakes, pycodestyle, import order and public docstrings (config: pyproject.toml [tool.ruff])
