@@ -194,6 +194,14 @@ def text_photos(queries, negatives, refs, folder: Path, n: int, seed: int, out: 
 
 # ------------------------------------------------------------------------------------ measuring
 def peak_mb() -> float:
+    """This process's peak resident memory: ``VmHWM`` (reset at exec, unlike ``ru_maxrss``, which a
+    spawned child inherits from its parent)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -336,6 +344,7 @@ def main(argv=None) -> int:
     listings = build_listings(folder, args.data / "titles" / "genuine_titles.csv", refs, queries, negatives,
                               args.listings, args.seed, work / "photos")
     n_photos = sum(len(x["images"]) for x in listings)
+    (work / "listings.jsonl").write_text("".join(json.dumps(x) + "\n" for x in listings))
     print(f"catalogue: {len(refs)} brands, {n_images} images; listings: {len(listings)} with {n_photos} photos "
           f"({len({p for x in listings for p in x['images']})} distinct); held-out brands {held}")
     onboard(catalog, index, args.device, n_images)
@@ -382,8 +391,7 @@ def main(argv=None) -> int:
                   catalog, args.device)
     startup_sample(args.device)
     if args.json:
-        args.json.write_text(json.dumps({k: {kk: vv for kk, vv in v.items() if kk != "results"}
-                                         for k, v in measured.items()}, indent=1))
+        args.json.write_text(json.dumps(measured, indent=1))
     if not args.work:
         shutil.rmtree(work, ignore_errors=True)
     return 0
