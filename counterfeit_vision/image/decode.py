@@ -13,8 +13,8 @@ from typing import Callable
 
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "bound_side", "load_rgb",
-           "load_rgb_scaled", "probe_image"]
+__all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "bound_side", "content_sha256",
+           "load_rgb", "load_rgb_scaled", "probe_image"]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # 40 MP covers any phone camera; beyond that we refuse rather than risk a bomb.
@@ -53,6 +53,24 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
     if w < 1 or h < 1:
         raise ImageError(f"empty image: {path.name}")
     return img
+
+
+def content_sha256(path: str | Path) -> str | None:
+    """SHA-256 of a regular file's bytes (the photo's identity, whatever its name), or None when
+    the path is not a readable regular file (``load_rgb`` then says why)."""
+    import hashlib
+
+    try:
+        p = Path(path)
+        if not p.is_file():  # never open a FIFO or a device: reading it could block or never end
+            return None
+        digest = hashlib.sha256()
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    except (OSError, ValueError):
+        return None
 
 
 def _short(text: str, limit: int = 120) -> str:

@@ -71,6 +71,16 @@ class PhotoBrands:
     reads: list[tuple[TextBox, list[TitleFinding]]] = field(default_factory=list)  # every text box read
     notes: list[str] = field(default_factory=list)
 
+    def numbered(self, n: int) -> "PhotoBrands":
+        """The same findings for the photo numbered ``n`` (the same picture in another listing)."""
+        hits = {id(h): replace(h, image_index=n) for h in self.hits}
+        reads = {id(b): replace(b, image_index=n) for b, _ in self.reads}
+        sightings = [replace(s, logo_hit=hits.get(id(s.logo_hit), s.logo_hit) if s.logo_hit else None,
+                             reads=tuple(reads.get(id(b), replace(b, image_index=n)) for b in s.reads))
+                     for s in self.sightings]
+        return PhotoBrands(sightings, list(hits.values()), [(reads[id(b)], f) for b, f in self.reads],
+                           list(self.notes))
+
 
 def _noisy_or(values: Iterable[float]) -> float:
     miss = 1.0
