@@ -170,6 +170,8 @@ class Detector:
         finder = PhotoBrandFinder(self.image_matcher, self.title_matcher, self.ocr)
         todo = [(inp, n, path) for inp in inputs for n, path in enumerate(inp.listing.images)]
         found: dict[int, dict[int, PhotoBrands]] = {id(inp): {} for inp in inputs}  # listing -> photo number -> seen
+        pending: set[str] = set()                               # digests looked at in the current group
+        repeats: list[tuple[ListingInputs, int, str]] = []     # photos of the group seen before
         for start in range(0, len(todo), PHOTO_GROUP):
             group: list[tuple[ListingInputs, int, str | None]] = []  # (listing, photo number, content digest)
             for inp, n, path in todo[start:start + PHOTO_GROUP]:
@@ -178,16 +180,16 @@ class Detector:
                     inp.notes.append(f"image {n} ignored: outside the allowed image folders")
                     continue
                 digest = self._memo_key(path)
-                if digest in self._photo_memo:  # seen before: its findings, numbered for this listing
-                    self._photo_memo.move_to_end(digest)
-                    shape, photo = self._photo_memo[digest]
-                    found[id(inp)][len(inp.photos)] = photo.numbered(len(inp.photos))
-                    inp.photos.append((path, shape))
+                if digest in self._photo_memo or digest in pending:  # seen before (or in this group): once
+                    repeats.append((inp, len(inp.photos), digest))
+                    inp.photos.append((path, None))  # its shape comes with the findings
                     continue
                 img = self._decode(inp, path)
                 if img is not None:
                     group.append((inp, len(inp.photos), digest))  # evidence numbers the listing's readable photos
                     inp.photos.append((path, img))
+                    if digest is not None:
+                        pending.add(digest)
             images = [inp.photos[k][1] for inp, k, _ in group]
             seen = finder.find(images, numbers=[k for _, k, _ in group]) if group else []
             for (inp, k, digest), photo in zip(group, seen):
@@ -195,8 +197,17 @@ class Detector:
                 inp.notes.extend(photo.notes)
                 path, img = inp.photos[k]
                 inp.photos[k] = (path, PhotoShape.of(img))  # the pixels go with this group
-                if digest is not None and not photo.notes:  # a photo that failed somewhere is looked at again
-                    self._remember(digest, inp.photos[k][1], photo)
+                if digest is not None:
+                    self._photo_memo[digest] = (inp.photos[k][1], photo)
+            for inp, k, digest in repeats:  # the findings of the same picture, numbered for this listing
+                self._photo_memo.move_to_end(digest)
+                shape, photo = self._photo_memo[digest]
+                found[id(inp)][k] = photo.numbered(k)
+                inp.notes.extend(photo.notes)
+                inp.photos[k] = (inp.photos[k][0], shape)
+            self._settle_memo(pending)
+            pending.clear()
+            repeats.clear()
         for inp in inputs:  # inp.seen[k] is what was seen in inp.photos[k]
             inp.seen.extend(found[id(inp)][k] for k in sorted(found[id(inp)]))
 
@@ -208,8 +219,12 @@ class Detector:
         state = self.image_matcher.index.content_state if self.image_matcher is not None else ""
         return f"{digest}:{state}" if digest else None
 
-    def _remember(self, digest: str, shape: "PhotoShape", photo: PhotoBrands) -> None:
-        self._photo_memo[digest] = (shape, photo)
+    def _settle_memo(self, digests: set[str]) -> None:
+        """After a group: a photo that failed somewhere (OCR crashed on it) is forgotten, to be looked at
+        again next time (its repeats within the group shared its notes); the memo is trimmed to its size."""
+        for key in digests:
+            if key in self._photo_memo and self._photo_memo[key][1].notes:
+                del self._photo_memo[key]
         while len(self._photo_memo) > self.photo_memo_size:
             self._photo_memo.popitem(last=False)
 

@@ -160,10 +160,11 @@ class PhotoBrandFinder:
         a photo the reader chokes on; that photo keeps its logo evidence, the others their reads."""
         if self.ocr is None or not photos:
             return [([], "") for _ in photos]
-        try:
-            return [(boxes, "") for boxes in self.ocr.read_many(photos, numbers=numbers)]
-        except Exception:  # find the photo that failed: read them one by one
-            if len(photos) > 1:
+        read_many = getattr(self.ocr, "read_many", None)  # an OcrReader; a bare ``read(photo)`` object works too
+        if read_many is not None:
+            try:
+                return [(boxes, "") for boxes in read_many(photos, numbers=numbers)]
+            except Exception:  # find the photo that failed: read them one by one
                 log.warning("OCR failed on a group of %d photos; reading them one by one", len(photos))
         out = []
         for photo, n in zip(photos, numbers):
