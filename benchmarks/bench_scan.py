@@ -55,6 +55,7 @@ CONFIGS: dict[str, dict] = {
     "default-easyocr": {"ocr": "easyocr"},
     "no-ocr": {"ocr": "none"},
 }
+REUSE_SHARE = 0.15  # photos that are the very same file as one of an earlier listing
 COUNTERFEIT_WORDS = ("replica", "AAA quality", "1:1 copy", "mirror quality", "inspired by", "dupe")
 
 
@@ -126,8 +127,25 @@ def build_listings(folder: Path, titles_csv: Path, refs, queries, negatives, n: 
     with open(titles_csv, newline="", encoding="utf-8") as f:
         titles = list(csv.DictReader(f))
     rng.shuffle(titles)
-    logo_photos, plain_photos = [q for q, _ in queries], list(negatives)
     truth = dict(queries)
+    pools = {"logo": [q for q, _ in queries], "plain": list(negatives)}
+    drawn = {"logo": 0, "plain": 0}
+
+    def draw(kind: str) -> tuple[Path, str]:
+        """The next unused photo of the pool; once all were used, a re-cropped, re-encoded variant
+        (another upload of the same scene: other bytes), so that only REUSE_SHARE repeats bytes."""
+        pool, n = pools[kind], drawn[kind]
+        drawn[kind] += 1
+        if n % len(pool) == 0:
+            rng.shuffle(pool)
+        name = pool[n % len(pool)]
+        if n < len(pool):
+            return folder / "images" / name, name
+        p = out / f"variant_{kind}_{n}.jpg"
+        with Image.open(folder / "images" / name) as im:
+            _stolen(im.convert("RGB"), rng).save(p, quality=90)
+        return p, name
+
     used: list[str] = []
     listings = []
     for i in range(n):
@@ -135,7 +153,7 @@ def build_listings(folder: Path, titles_csv: Path, refs, queries, negatives, n: 
         photos, brand = [], None
         for _ in range(k):
             r = rng.random()
-            if used and r < 0.15:                       # reused from an earlier listing
+            if used and r < REUSE_SHARE:                # the same file again, in another listing
                 photos.append(rng.choice(used))
                 continue
             if r < 0.25:                                # stolen official photo
@@ -145,12 +163,11 @@ def build_listings(folder: Path, titles_csv: Path, refs, queries, negatives, n: 
                 with Image.open(folder / "images" / src) as im:
                     _stolen(im.convert("RGB"), rng).save(p, quality=90)
                 brand = brand or b
-            elif r < 0.55:                              # a catalogue brand's logo, unseen
-                src = rng.choice(logo_photos)
-                p = folder / "images" / src
-                brand = brand or truth[src]
+            elif r < 0.55:                              # a catalogue brand's logo, unseen at onboarding
+                p, name = draw("logo")
+                brand = brand or truth[name]
             else:                                       # no catalogue logo
-                p = folder / "images" / rng.choice(plain_photos)
+                p, _ = draw("plain")
             if rng.random() < 0.15:                     # text on the photo
                 b = rng.choice(sorted(refs))
                 text = rng.choice([f"INSPIRED BY {BRAND_NAMES[b][0].upper()}", "HOT SALE -70% FREE SHIPPING",

@@ -300,7 +300,8 @@ def _image_matcher(catalog: Catalog, index_dir, config: DetectorConfig, rebuild:
     from counterfeit_vision.embedders import create_embedder
     from counterfeit_vision.image.matcher import LOGO_NPROBE, ImageMatcher
 
-    embedder = create_embedder(config.embedder, device=config.device, precision=config.precision)
+    embedder = create_embedder(_embedder_name(config, index_dir, rebuild), device=config.device,
+                               precision=config.precision)
     index = _load_or_build_index(catalog, embedder, index_dir, config, rebuild)
     info = {"embedder": embedder.info.name, "embedder_weights": embedder.info.weights_digest,
             "index_vectors": len(index), "device": str(embedder.device), "precision": str(embedder.dtype)}
@@ -309,6 +310,21 @@ def _image_matcher(catalog: Catalog, index_dir, config: DetectorConfig, rebuild:
     # verified the same brands on 199, in 0.58x the time)
     return ImageMatcher(embedder, index, reference_root=catalog.root,
                         keypoint_nprobe=16 if config.thorough else LOGO_NPROBE), info
+
+
+def _embedder_name(config: DetectorConfig, index_dir, rebuild: bool) -> str:
+    """``auto`` with a saved index means the offline embedder that built it: found in its manifest,
+    without importing open_clip to look for CLIP weights (seconds of start-up)."""
+    from counterfeit_vision.embedders import EMBEDDER_NAMES
+    from counterfeit_vision.index.reference import MANIFEST_NAME, IndexMismatchError, read_manifest
+
+    if config.embedder != "auto" or index_dir is None or rebuild or not (Path(index_dir) / MANIFEST_NAME).is_file():
+        return config.embedder
+    try:
+        built_by = read_manifest(index_dir)["embedder"]["name"]
+    except (IndexMismatchError, KeyError, TypeError):
+        return "auto"  # the full load reports what is wrong with it
+    return built_by if built_by in EMBEDDER_NAMES and built_by not in ("auto", "clip") else "auto"
 
 
 def _load_or_build_index(catalog: Catalog, embedder, index_dir, config: DetectorConfig, rebuild: bool):

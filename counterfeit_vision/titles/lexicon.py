@@ -18,6 +18,7 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 import ahocorasick
@@ -65,12 +66,20 @@ def deletes(word: str, depth: int) -> set[str]:
 
 @lru_cache(maxsize=1)
 def load_common_words() -> tuple[frozenset[str], frozenset[str]]:
-    """(ordinary words, very common English words) from wordfreq; empty without it."""
+    """(ordinary words, very common English words) from wordfreq; empty without it.
+
+    Reading wordfreq's tables takes seconds, so the two sets are kept in a cache file
+    (``common_words_cache``) named after wordfreq's version and the floors, written atomically
+    with its SHA-256 beside the words and checked on load; a bad file is rebuilt."""
     try:
         import wordfreq
     except ImportError:  # pragma: no cover - optional dependency
         log.warning("wordfreq is not installed: the common-word guard on typos is off")
         return frozenset(), frozenset()
+    cache = common_words_cache(getattr(wordfreq, "__version__", "unknown"))
+    cached = _read_words(cache) if cache is not None else None
+    if cached is not None:
+        return cached
     words: set[str] = set()
     very: set[str] = set()
     for lang, floor in _WORD_LANGUAGES:
@@ -78,7 +87,47 @@ def load_common_words() -> tuple[frozenset[str], frozenset[str]]:
         words.update(w for w, f in freqs.items() if f >= floor)
         if lang == "en":
             very.update(w for w, f in freqs.items() if f >= _VERY_COMMON)
+    if cache is not None:
+        _write_words(cache, words, very)
     return frozenset(words), frozenset(very)
+
+
+def common_words_cache(wordfreq_version: str) -> Path | None:
+    """Where the common-word sets are cached (``$CV_CACHE_DIR`` or ``~/.cache/counterfeit_vision``);
+    None when no cache folder can be used."""
+    import hashlib
+    import os
+
+    key = hashlib.sha256(repr((wordfreq_version, _WORD_LANGUAGES, _VERY_COMMON)).encode()).hexdigest()[:16]
+    root = Path(os.environ.get("CV_CACHE_DIR") or Path.home() / ".cache" / "counterfeit_vision")
+    return root / f"common-words-{key}.txt"
+
+
+def _read_words(path: Path) -> tuple[frozenset[str], frozenset[str]] | None:
+    import hashlib
+
+    try:
+        digest, body = path.read_bytes().split(b"\n", 1)
+        if hashlib.sha256(body).hexdigest().encode() != digest:
+            log.warning("common-word cache %s is corrupt; rebuilding it", path)
+            return None
+        words, very = body.decode("utf-8").split("\n\x00\n")
+        return frozenset(w for w in words.split("\n") if w), frozenset(w for w in very.split("\n") if w)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def _write_words(path: Path, words: set[str], very: set[str]) -> None:
+    import hashlib
+
+    from counterfeit_vision._atomic import atomic_write
+
+    body = ("\n".join(sorted(words)) + "\n\x00\n" + "\n".join(sorted(very))).encode("utf-8")
+    try:
+        with atomic_write(path, "wb") as f:
+            f.write(hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+    except OSError as exc:  # a read-only home: no cache, the next start-up reads wordfreq again
+        log.info("cannot cache common words at %s: %s", path, exc)
 
 
 @dataclass(frozen=True)
