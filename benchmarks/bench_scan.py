@@ -277,6 +277,36 @@ def onboard(catalog: Path, index: Path, device: str, n_images: int) -> float:
     return took
 
 
+def onboard_compare(catalog: Path, n_brands: int, device: str) -> None:
+    """Onboarding (``build_index`` + ``save_index`` with its keypoint caches) of the first ``n_brands``
+    brands, with the plain embedding path (as before) and the fast one, in this process, one after
+    the other; images/s of each (the fast model is built first, outside the timing: once per process)."""
+    from counterfeit_vision.catalog import Catalog, load_catalog
+    from counterfeit_vision.embedders import create_embedder
+    from counterfeit_vision.embedders.fast_path import fast_model
+    from counterfeit_vision.index.onboarding import build_index, save_index
+
+    full = load_catalog(catalog)
+    cat = Catalog.from_brands([full[b] for b in sorted(full.brands)[:n_brands]], root=full.root)
+    n = sum(len(b.logos) + len(b.references) for b in cat)
+    rates = {}
+    for fast in (False, True):
+        embedder = create_embedder("auto", device=device)
+        if fast:
+            t = time.perf_counter()
+            fast_model(embedder, batch_size=4)
+            print(f"  fast model built in {time.perf_counter() - t:.1f} s (once per process)")
+        with tempfile.TemporaryDirectory(prefix="cv-bench-onboard-") as tmp:
+            t = time.perf_counter()
+            index = build_index(cat, embedder, fast=fast)
+            save_index(index, tmp, embedder, reference_root=cat.root)
+            took = time.perf_counter() - t
+        rates[fast] = n / took
+        print(f"onboarding {len(cat)} brands ({n} images), {'fast' if fast else 'plain'} embedding: "
+              f"{took:.1f} s = {n / took:.2f} images/s")
+    print(f"  fast onboarding: {rates[True] / rates[False]:.2f}x the images/s of plain")
+
+
 def bench_ocr(photos: list[tuple[str, str]], catalog: Path, device: str) -> None:
     from counterfeit_vision import timing
     from counterfeit_vision.catalog import load_catalog
@@ -345,6 +375,7 @@ def main(argv=None) -> int:
     ap.add_argument("--latency", type=int, default=200, help="listings of 3 photos timed one by one (default path)")
     ap.add_argument("--latency-full", type=int, default=30, help="the same for the full pipeline (slow)")
     ap.add_argument("--ocr-photos", type=int, default=120)
+    ap.add_argument("--onboard-brands", type=int, default=4, help="brands onboarded both ways (0: skip)")
     ap.add_argument("--work", type=Path, help="keep the catalogue, index and photos here (reused when present)")
     ap.add_argument("--json", type=Path, help="also write the measurements as JSON")
     args = ap.parse_args(argv)
@@ -407,6 +438,9 @@ def main(argv=None) -> int:
         bench_ocr(text_photos(queries, negatives, refs, folder, args.ocr_photos, args.seed, work / "text"),
                   catalog, args.device)
     startup_sample(args.device)
+    if args.onboard_brands:
+        print()
+        onboard_compare(catalog, args.onboard_brands, args.device)
     if args.json:
         args.json.write_text(json.dumps(measured, indent=1))
     if not args.work:

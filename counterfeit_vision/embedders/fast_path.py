@@ -45,7 +45,7 @@ from PIL import Image
 from counterfeit_vision.embedders.base import ImageEmbedder, l2_normalize
 from counterfeit_vision.image.decode import load_rgb, load_rgb_scaled
 
-__all__ = ["FastModel", "embed_paths", "fast_model", "fold_batchnorm", "load_tensor", "prepare_for_cpu",
+__all__ = ["FastModel", "embed_paths", "embed_pil", "fast_model", "fold_batchnorm", "load_tensor", "prepare_for_cpu",
            "threads_per_stream"]
 
 log = logging.getLogger(__name__)
@@ -386,6 +386,22 @@ def embed_paths(embedder: ImageEmbedder, paths: Sequence[str | Path], *, batch_s
     Raises:
         ImageError: an unreadable image (the whole call fails, as with ``load_rgb``).
     """
+    return _embed_streams(embedder, len(paths), lambda i: load_tensor(embedder, paths[i], decode),
+                          batch_size=batch_size, workers=workers, threads=threads, model=model)
+
+
+def embed_pil(embedder: ImageEmbedder, images: Sequence[Image.Image], *, batch_size: int = 4,
+              workers: int | str = "auto", threads: int | str | None = "auto",
+              model: FastModel | None = None) -> np.ndarray:
+    """``embedder.embed_images(images)`` through the :func:`fast_model` in concurrent streams (see
+    :func:`embed_paths` for the arguments): what onboarding uses to embed a brand's logo views and
+    photos. Vectors agree with ``embed_images``' to the fast model's checked agreement (cosine >= 0.999)."""
+    return _embed_streams(embedder, len(images), lambda i: embedder.preprocess(images[i]),
+                          batch_size=batch_size, workers=workers, threads=threads, model=model)
+
+
+def _embed_streams(embedder: ImageEmbedder, n_items: int, load: Callable[[int], torch.Tensor], *, batch_size: int,
+                   workers: int | str, threads: int | str | None, model: FastModel | None) -> np.ndarray:
     if batch_size < 1:
         raise ValueError("batch_size must be >= 1")
     cuda = embedder.device.type == "cuda"
@@ -393,15 +409,17 @@ def embed_paths(embedder: ImageEmbedder, paths: Sequence[str | Path], *, batch_s
         workers = 4 if cuda else (os.cpu_count() or 1)
     if threads == "auto":
         threads = None if cuda else threads_per_stream(workers)
-    out = np.zeros((len(paths), embedder.dim), np.float32)
-    starts = range(0, len(paths), batch_size)
+    out = np.zeros((n_items, embedder.dim), np.float32)
+    starts = range(0, n_items, batch_size)
+    if not n_items:
+        return out
 
     with _torch_threads(threads):
         model = model or fast_model(embedder, batch_size=batch_size)
         fmt = torch.channels_last if model.channels_last else torch.contiguous_format
 
         def run(start: int) -> None:
-            tensors = [load_tensor(embedder, p, decode) for p in paths[start:start + batch_size]]
+            tensors = [load(i) for i in range(start, min(n_items, start + batch_size))]
             n = len(tensors)
             if model.scripted and n < model.batch_size:
                 tensors = tensors + [tensors[-1]] * (model.batch_size - n)
