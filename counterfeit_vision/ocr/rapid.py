@@ -72,6 +72,17 @@ def verify_weights(model_dir: Path) -> dict[str, Path]:
     return out
 
 
+def _require_cuda_provider() -> None:
+    """OCR on the GPU needs onnxruntime's CUDA provider; without it, say so rather than run on the CPU."""
+    import onnxruntime
+
+    from counterfeit_vision.errors import ConfigError
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        raise ConfigError("RapidOCR on device cuda needs onnxruntime's CUDA provider; fix: pip install "
+                          "onnxruntime-gpu (in place of onnxruntime), or run OCR with device='cpu'")
+
+
 class RapidOcrReader(OcrReader):
     """Reads text with RapidOCR (PP-OCRv6 on onnxruntime).
 
@@ -90,6 +101,8 @@ class RapidOcrReader(OcrReader):
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         files = verify_weights(self.model_dir)
         self.device = resolve_device(device)
+        if self.device.type == "cuda":
+            _require_cuda_provider()
         from rapidocr import RapidOCR  # imports onnxruntime: only here
 
         self._engine = RapidOCR(params={

@@ -80,3 +80,22 @@ def test_missing_or_altered_model_files_fail_loudly(tmp_path):
     (tmp_path / RAPIDOCR_MODELS["rec"]).write_bytes(b"not a model")
     with pytest.raises(WeightsNotFoundError, match="SHA-256"):
         RapidOcrReader(model_dir=tmp_path)
+
+
+def test_cuda_is_refused_loudly_without_a_gpu(monkeypatch):
+    """Device selection: an explicit CUDA request on a machine without one is an error, not a CPU run;
+    with a GPU but CPU-only onnxruntime, the error names onnxruntime-gpu."""
+    import torch
+
+    from counterfeit_vision.errors import ConfigError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigError, match="CUDA is not available"):
+        RapidOcrReader(device="cuda")
+    assert RapidOcrReader(device="auto").device.type == "cpu"  # auto without a GPU: the CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    import onnxruntime
+
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with pytest.raises(ConfigError, match="onnxruntime-gpu"):
+        RapidOcrReader(device="cuda")
