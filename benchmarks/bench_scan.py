@@ -116,8 +116,9 @@ def _stolen(img, rng: random.Random):
 
 
 def build_listings(folder: Path, titles_csv: Path, refs, queries, negatives, n: int, seed: int,
-                   out: Path) -> list[dict]:
-    """``n`` listings (see the module docstring); photos written to ``out`` when made."""
+                   out: Path) -> tuple[list[dict], dict[str, set[str]]]:
+    """``n`` listings (see the module docstring), photos written to ``out`` when made, and per listing
+    id the catalogue brands it shows (a logo, an official photo, a name on a photo or in the title)."""
     import csv
 
     from PIL import Image
@@ -148,14 +149,18 @@ def build_listings(folder: Path, titles_csv: Path, refs, queries, negatives, n: 
 
     used: list[str] = []
     listings = []
+    shown: dict[str, set[str]] = {}
+    photo_brands: dict[str, set[str]] = {}
     for i in range(n):
         k = rng.choices((1, 2, 3), (0.5, 0.3, 0.2))[0]
-        photos, brand = [], None
+        photos, brand, seen = [], None, set()
         for _ in range(k):
             r = rng.random()
             if used and r < REUSE_SHARE:                # the same file again, in another listing
                 photos.append(rng.choice(used))
+                seen |= photo_brands.get(photos[-1], set())
                 continue
+            here = set()
             if r < 0.25:                                # stolen official photo
                 b = rng.choice(sorted(refs))
                 src = rng.choice(refs[b])
@@ -163,29 +168,37 @@ def build_listings(folder: Path, titles_csv: Path, refs, queries, negatives, n: 
                 with Image.open(folder / "images" / src) as im:
                     _stolen(im.convert("RGB"), rng).save(p, quality=90)
                 brand = brand or b
+                here.add(b)
             elif r < 0.55:                              # a catalogue brand's logo, unseen at onboarding
                 p, name = draw("logo")
                 brand = brand or truth[name]
+                here.add(truth[name])
             else:                                       # no catalogue logo
                 p, _ = draw("plain")
             if rng.random() < 0.15:                     # text on the photo
                 b = rng.choice(sorted(refs))
                 text = rng.choice([f"INSPIRED BY {BRAND_NAMES[b][0].upper()}", "HOT SALE -70% FREE SHIPPING",
                                    f"{BRAND_NAMES[b][0]} style", "NEW ARRIVAL 2026"])
+                if BRAND_NAMES[b][0].upper() in text.upper():
+                    here.add(b)
                 with Image.open(p) as im:
                     q = out / f"text_{i}_{len(photos)}.jpg"
                     _banner(im.convert("RGB"), text, rng).save(q, quality=90)
                 p = q
             photos.append(str(p))
+            photo_brands[str(p)] = here
+            seen |= here
         used += photos
         row = titles[i % len(titles)]
         title = row["title"][:200]
         if brand and rng.random() < 0.35:
             title = f"{BRAND_NAMES[brand][0]} {title} {rng.choice(COUNTERFEIT_WORDS)}"
+            seen.add(brand)
         price = float(row["price"]) if row.get("price") else round(rng.uniform(5, 300), 2)
         listings.append({"id": f"L{i:04d}", "title": title, "price": price, "currency": "USD",
                          "seller_id": f"seller-{rng.randint(0, 119)}", "images": photos})
-    return listings
+        shown[listings[-1]["id"]] = seen
+    return listings, shown
 
 
 def text_photos(queries, negatives, refs, folder: Path, n: int, seed: int, out: Path) -> list[tuple[str, str]]:
@@ -239,6 +252,7 @@ def _run_config(args: dict, queue) -> None:
     took = time.perf_counter() - t1
     latency = []
     for item in args["latency_listings"]:
+        det.forget_photos()  # each posting is a new listing: its photos are looked at, not remembered
         s = time.perf_counter()
         det.score(item)
         latency.append(time.perf_counter() - s)
@@ -389,7 +403,7 @@ def main(argv=None) -> int:
     _, held, refs, queries, negatives = split(data, args.seed, 5, 0.5)
     n_images = build_catalog(data, folder, refs, catalog) if not catalog.is_dir() else sum(
         1 for _ in catalog.glob("*/*/*"))
-    listings = build_listings(folder, args.data / "titles" / "genuine_titles.csv", refs, queries, negatives,
+    listings, shown = build_listings(folder, args.data / "titles" / "genuine_titles.csv", refs, queries, negatives,
                               args.listings, args.seed, work / "photos")
     n_photos = sum(len(x["images"]) for x in listings)
     (work / "listings.jsonl").write_text("".join(json.dumps(x) + "\n" for x in listings))
@@ -419,6 +433,15 @@ def main(argv=None) -> int:
         for name, m in measured.items():
             print(f"  {name}: {ref['seconds'] / m['seconds']:.1f}x the listings/s of full "
                   f"({agreement(ref['results'], m['results'])[2]} listings flagged by full)")
+    n_shown = sum(1 for v in shown.values() if v)
+    print(f"\nagainst what the listings show ({n_shown} show a catalogue brand, {len(shown) - n_shown} none):")
+    print(f"{'config':<16} {'flagged, a brand shown':>23} {'flagged, none shown':>20} {'wrong brand':>12}")
+    for name, m in measured.items():
+        flagged = [(i, b) for i, d, b, _ in m["results"] if d != "pass"]
+        right = sum(1 for i, b in flagged if b in shown[i])
+        empty = sum(1 for i, _ in flagged if not shown[i])
+        print(f"{name:<16} {right:>14} ({right / max(1, n_shown):.1%}) {empty:>11} "
+              f"({empty / max(1, len(shown) - n_shown):.1%}) {len(flagged) - right - empty:>12}")
     print("\ntime per stage, share of the stages' total (seconds):")
     print(f"{'config':<16} " + " ".join(f"{s:>13}" for s in STAGES))
     for name, m in measured.items():

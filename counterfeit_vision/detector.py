@@ -130,6 +130,11 @@ class Detector:
             results.extend(self._score_chunk(chunk))
         return results
 
+    def forget_photos(self) -> None:
+        """Drop what was remembered about photos seen so far (``photo_memo_size``): the next listings'
+        photos are looked at afresh (benchmarks measure cold photos this way)."""
+        self._photo_memo.clear()
+
     def iter_scores(self, listings: Iterable[Listing | dict], *, batch_size: int = 16) -> Iterable[Result]:
         """Stream results for an iterable of listings (a whole catalogue re-scan)."""
         chunk: list = []
