@@ -73,6 +73,21 @@ def content_sha256(path: str | Path) -> str | None:
         return None
 
 
+# EXIF orientation -> the transpose that shows the photo upright (as Pillow's ImageOps.exif_transpose)
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright); 1 when the EXIF block is missing or unreadable."""
+    try:
+        value = img.getexif().get(0x0112, 1)
+        return int(value) if isinstance(value, int) else 1
+    except Exception:  # a stranger's EXIF block: never a reason to lose the photo
+        return 1
+
+
 def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else f"{text[:limit // 2]}...{text[-limit // 2:]}"
 
@@ -155,11 +170,16 @@ def load_rgb_scaled(path: str | Path, scale: int | Callable[[tuple[int, int]], i
             res = img.draft("RGB", (max(1, w // want), max(1, h // want)))
             if res is not None:
                 applied = max(1, round(w / res[1][2]))
+        orientation = _orientation(img)
         img = img.convert("RGB")
         img.load()
+        if orientation in _UPRIGHT:  # a phone photo stored sideways: upright, as a viewer shows it
+            img = img.transpose(_UPRIGHT[orientation])
+            if orientation >= 5:
+                original_size = original_size[::-1]
     except Exception as exc:
         raise ImageError(f"corrupt image: {Path(path).name} ({exc})") from exc
-    # boxes found on a draft-decoded photo are reported in the original's pixels
+    # boxes found on a draft-decoded photo are reported in the original's (upright) pixels
     img.info["original_size"] = original_size
     img.info["draft_scale"] = applied
     return img
