@@ -113,6 +113,7 @@ def test_reference_margin_is_not_counted_as_picture(matcher_parts, tmp_path):
     canvas.save(tmp_path / "ref.png")
     m = PhotoReuseMatcher.__new__(PhotoReuseMatcher)
     m._verifier, m.reference_root, m._ref_views, m.cache_size = ver, tmp_path, OrderedDict(), 4
+    m._described = {}  # no vote cache: the reference is described here
     ref = m._reference_view("ref.png", None, False)
     assert ref.content == (160, 80, 640, 440)
     photo = _view(ver, crop(scene, 0.5), 1.0)
