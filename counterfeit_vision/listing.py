@@ -112,7 +112,10 @@ def _parse_images(value: Any, base_dir: Path | None, notes: list[str]) -> tuple[
 def _parse_price(value: Any, notes: list[str]) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):  # JSON true is not a price (Python would read it as 1.0)
+        notes.append(f"price {brief(value)} is not a number; ignored")
+        return None
+    if not isinstance(value, (int, float)):
         try:
             if isinstance(value, str) and len(value) > 64:
                 raise ValueError("too long")  # no real price is written with more characters

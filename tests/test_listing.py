@@ -60,3 +60,11 @@ def test_result_validates_and_serialises():
         Result("a", "maybe", 0.5, None)
     with pytest.raises(ValueError):
         Result("a", "pass", math.nan if False else 1.5, None)
+
+
+def test_a_boolean_price_is_ignored_with_a_note():
+    from counterfeit_vision.listing import Listing
+
+    listing = Listing.from_dict({"id": "b", "title": "shoes", "price": True})
+    assert listing.price is None
+    assert any("price True is not a number" in n for n in listing.notes)
