@@ -266,10 +266,14 @@ def run_config(name: str, fields: dict, catalog: Path, index: Path, listings, la
     queue = ctx.Queue()
     proc = ctx.Process(target=_run_config, args=({"fields": fields, "catalog": str(catalog), "index": str(index),
                                                   "listings": listings, "latency_listings": latency_listings,
-                                                  "device": device}, queue))
+                                                  "device": device}, queue), daemon=True)
     proc.start()
-    out = queue.get()
-    proc.join()
+    try:
+        out = queue.get()
+    finally:  # an interrupted benchmark leaves no configuration running (it would skew the next run)
+        if proc.is_alive():
+            proc.join(timeout=5)
+            proc.terminate()
     return out
 
 
