@@ -270,7 +270,8 @@ def run_config(name: str, fields: dict, catalog: Path, index: Path, listings, la
     proc.start()
     try:
         out = queue.get()
-    finally:  # an interrupted benchmark leaves no configuration running (it would skew the next run)
+    finally:  # Ctrl-C or an error leaves no configuration running (it would skew the next run); daemon=True
+        # covers a normal exit. A SIGKILL of this process does not: kill its children too
         if proc.is_alive():
             proc.join(timeout=5)
             proc.terminate()
