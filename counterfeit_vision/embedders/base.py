@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from PIL import Image
 
+from counterfeit_vision._digest import file_digest  # re-exported: the embedders' weights digest
 from counterfeit_vision.embedders._device import resolve_device, resolve_dtype
 from counterfeit_vision.errors import UserError
 
@@ -42,15 +41,6 @@ class EmbedderInfo:
 
     def compatible_with(self, other: "EmbedderInfo") -> bool:
         return (self.name, self.dim, self.weights_digest) == (other.name, other.dim, other.weights_digest)
-
-
-def file_digest(path: str | Path, *, algo: str = "md5") -> str:
-    """Hex digest of a file's contents (md5 by default), read in 1 MiB chunks."""
-    h = hashlib.new(algo)
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def l2_normalize(x: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ from typing import Callable
 
 from PIL import Image, UnidentifiedImageError
 
+from counterfeit_vision._digest import file_digest
+
 __all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "bound_side", "content_sha256",
            "load_rgb", "load_rgb_scaled", "probe_image"]
 
@@ -58,17 +60,11 @@ def _open_checked(path: Path, max_pixels: int) -> Image.Image:
 def content_sha256(path: str | Path) -> str | None:
     """SHA-256 of a regular file's bytes (the photo's identity, whatever its name), or None when
     the path is not a readable regular file (``load_rgb`` then says why)."""
-    import hashlib
-
     try:
         p = Path(path)
         if not p.is_file():  # never open a FIFO or a device: reading it could block or never end
             return None
-        digest = hashlib.sha256()
-        with open(p, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        return file_digest(p, algo="sha256")
     except (OSError, ValueError):
         return None
 

@@ -10,13 +10,13 @@ English only), so a brand's Chinese alias on a photo can be read.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
+from counterfeit_vision._digest import file_digest
 from counterfeit_vision.embedders.base import WeightsNotFoundError
 from counterfeit_vision.ocr.base import MAX_SIDE, OcrReader, TextLine
 
@@ -64,7 +64,7 @@ def verify_weights(model_dir: Path) -> dict[str, Path]:
         if not path.is_file():
             raise WeightsNotFoundError(f"RapidOCR model {name} missing in {model_dir}; "
                                        f"fix: pip install --force-reinstall rapidocr, or pass model_dir=")
-        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        actual = file_digest(path, algo="sha256")
         if name not in expected or actual != expected[name]:
             raise WeightsNotFoundError(f"RapidOCR model {path} has SHA-256 {actual}, RapidOCR lists "
                                        f"{expected.get(name, 'no sum')}; reinstall rapidocr")
