@@ -406,30 +406,30 @@ class PhotoReuseMatcher:
                              lambda: LogoKeypointIndex(k=VOTE_NEIGHBOURS, nprobe=VOTE_NPROBE, compact=True),
                              what="reference keypoints", redo="the reference photos")
 
-    def _vote_items(self):
+    def _vote_item(self, path: str, box, mirror: bool):
+        """The vote cache's item for one reference view (``_vote_views``)."""
         from counterfeit_vision.image.keypoint_index import CacheItem, file_key
 
-        _, as_is = self._hash_table()
-        for (path, box), ref_id in sorted(as_is.items(), key=lambda kv: kv[1]):
-            brand_id = self.index.entries[ref_id].brand_id
-            for mirror in (False, True):
-                yield CacheItem(2 * ref_id + mirror, brand_id, file_key(self.reference_root, path, box, mirror),
-                                lambda p=path, b=box, m=mirror: getattr(self._reference_view(p, b, m), "features",
-                                                                        None))
+        ref_id = self._hash_table()[1][(path, box)]
+        return CacheItem(2 * ref_id + mirror, self.index.entries[ref_id].brand_id,
+                         file_key(self.reference_root, path, box, mirror),
+                         lambda: getattr(self._reference_view(path, box, mirror), "features", None))
 
     def _build_votes(self):
-        items = list(self._vote_items())
+        views = list(self._vote_views())
+        items = [self._vote_item(*view) for view in views]
         kp, described = self._vote_cache().build(items, self.index.folder)
         if described:
             log.info("described %d reference photo views by keypoints (%d from the cache)", described,
                      len(kp) - described)
-        views = {item.key: view for item, view in zip(items, self._vote_views()) if item.key is not None}
-        self._described = {views[key]: value for key, value in kp.files().items()
-                           if key in views and value is not None}
+        view_of = {item.key: view for item, view in zip(items, views) if item.key is not None}
+        self._described = {view_of[key]: value for key, value in kp.files().items()
+                           if key in view_of and value is not None}
         return kp
 
     def _vote_views(self):
-        """(path, box, mirror) of each of ``_vote_items``, in the same order."""
+        """(path, box, mirror) of every reference photo view in the vote index: each reference photo as
+        is and mirrored, in ref_id order."""
         _, as_is = self._hash_table()
         for (path, box), _ in sorted(as_is.items(), key=lambda kv: kv[1]):
             for mirror in (False, True):
