@@ -136,8 +136,8 @@ class OcrReader(abc.ABC):
         arrays = [np.asarray(im) for im, _ in scaled]
         found: list[list[TextLine]] = []
         with timing.stage("ocr_detect"):
-            for arr in arrays:
-                small, s = _scaled(Image.fromarray(arr), self.detect_side)
+            for im, _ in scaled:
+                small, s = _scaled(im, self.detect_side)
                 lines = [TextLine(ln.quad / s) for ln in self.detect(np.asarray(small))]  # back to MAX_SIDE px
                 found.append(sorted(lines, key=lambda ln: -ln.area)[:self.max_regions])
         with timing.stage("ocr_recognise"):
