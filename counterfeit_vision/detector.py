@@ -175,10 +175,10 @@ class Detector:
         finder = PhotoBrandFinder(self.image_matcher, self.title_matcher, self.ocr)
         todo = [(inp, n, path) for inp in inputs for n, path in enumerate(inp.listing.images)]
         found: dict[int, dict[int, PhotoBrands]] = {id(inp): {} for inp in inputs}  # listing -> photo number -> seen
-        pending: set[str] = set()                               # digests looked at in the current group
-        repeats: list[tuple[ListingInputs, int, str]] = []     # photos of the group seen before
         for start in range(0, len(todo), PHOTO_GROUP):
             group: list[tuple[ListingInputs, int, str | None]] = []  # (listing, photo number, content digest)
+            pending: set[str] = set()                            # digests looked at in this group
+            repeats: list[tuple[ListingInputs, int, str]] = []  # photos of the group seen before
             for inp, n, path in todo[start:start + PHOTO_GROUP]:
                 if self.image_roots and not self._allowed(path):
                     # the same words whether or not the file exists: the scan must not probe the disk for strangers
@@ -211,8 +211,6 @@ class Detector:
                 inp.notes.extend(photo.notes)
                 inp.photos[k] = (inp.photos[k][0], shape)
             self._settle_memo(pending)
-            pending.clear()
-            repeats.clear()
         for inp in inputs:  # inp.seen[k] is what was seen in inp.photos[k]
             inp.seen.extend(found[id(inp)][k] for k in sorted(found[id(inp)]))
 
