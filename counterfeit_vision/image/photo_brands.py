@@ -76,7 +76,8 @@ class PhotoBrands:
         hits = {id(h): replace(h, image_index=n) for h in self.hits}
         reads = {id(b): replace(b, image_index=n) for b, _ in self.reads}
         sightings = [replace(s, logo_hit=hits.get(id(s.logo_hit), s.logo_hit) if s.logo_hit else None,
-                             reads=tuple(reads.get(id(b), replace(b, image_index=n)) for b in s.reads))
+                             reads=tuple(reads[id(b)] if id(b) in reads else replace(b, image_index=n)
+                                         for b in s.reads))
                      for s in self.sightings]
         return PhotoBrands(sightings, list(hits.values()), [(reads[id(b)], f) for b, f in self.reads],
                            list(self.notes))
