@@ -99,7 +99,10 @@ def common_words_cache(wordfreq_version: str) -> Path | None:
     import os
 
     key = hashlib.sha256(repr((wordfreq_version, _WORD_LANGUAGES, _VERY_COMMON)).encode()).hexdigest()[:16]
-    root = Path(os.environ.get("CV_CACHE_DIR") or Path.home() / ".cache" / "counterfeit_vision")
+    try:
+        root = Path(os.environ.get("CV_CACHE_DIR") or Path.home() / ".cache" / "counterfeit_vision")
+    except RuntimeError:  # no home folder to resolve (a service account): no cache, wordfreq every time
+        return None
     return root / f"common-words-{key}.txt"
 
 
