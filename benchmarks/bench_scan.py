@@ -44,7 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.eval_logos import BRAND_NAMES, default_data, load_flickr, split  # noqa: E402
+from benchmarks.eval_logos import BRAND_NAMES, default_data, load_flickr, make_catalog, split  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/liberation/LiberationSans-Bold.ttf"
 
@@ -61,26 +61,18 @@ COUNTERFEIT_WORDS = ("replica", "AAA quality", "1:1 copy", "mirror quality", "in
 
 # ----------------------------------------------------------------------------------------- data
 def build_catalog(data: dict, folder: Path, refs: dict[str, list[str]], out: Path) -> int:
-    """Brand folders (brand.yaml, logos/, references/) in ``out``; returns the number of images."""
+    """Brand folders (brand.yaml, logos/, references/) in ``out``; returns the number of images.
+    The logos are ``eval_logos.make_catalog``'s crops; the product photos are copied beside them."""
     import yaml
-    from PIL import Image
 
-    n = 0
-    for b, imgs in sorted(refs.items()):
-        (out / b / "logos").mkdir(parents=True, exist_ok=True)
-        (out / b / "references").mkdir(parents=True, exist_ok=True)
-        for img in imgs:
-            with Image.open(folder / "images" / img) as im:
-                im = im.convert("RGB")
-                for k, (bb, box) in enumerate(data[img]["boxes"]):
-                    if bb == b and min(box[2] - box[0], box[3] - box[1]) >= 16:
-                        im.crop(box).save(out / b / "logos" / f"{Path(img).stem}_{k}.png")
-                        n += 1
-            shutil.copyfile(folder / "images" / img, out / b / "references" / img)
-            n += 1
-        name, *aliases = BRAND_NAMES.get(b, (b,))
-        (out / b / "brand.yaml").write_text(yaml.safe_dump({"id": b, "name": name, "aliases": aliases}))
-    return n
+    catalog = make_catalog(data, folder, refs, out)  # writes out/<brand>/logos/*.png
+    for brand in catalog:
+        (out / brand.id / "references").mkdir(parents=True, exist_ok=True)
+        for src in brand.references:
+            shutil.copyfile(src, out / brand.id / "references" / src.name)
+        (out / brand.id / "brand.yaml").write_text(yaml.safe_dump({"id": brand.id, "name": brand.name,
+                                                                   "aliases": list(brand.aliases)}))
+    return sum(len(b.logos) + len(b.references) for b in catalog)
 
 
 def _banner(img, text: str, rng: random.Random):
