@@ -74,8 +74,9 @@ HEAD_SLOPE = 1.0
 # embedder's batches, small enough that a batch of 320 huge photos does not hold gigabytes of windows
 PHOTO_GROUP = 16
 
-# inverted lists probed by the logo keypoint search (its IVF has ~1,000 lists at 700k descriptors): 8 verified the
-# same brands as 16 on 199 of 200 FlickrLogos listing photos in 0.58x the time; DetectorConfig.thorough uses 16
+# inverted lists probed by the logo keypoint search (its IVF has ~1,000 lists at 700k descriptors); thorough: 16.
+# A one-off check (not a repository benchmark; bench_scan.py measures the end-to-end agreement): 8 verified the same
+# brands as 16 on 199 of 200 FlickrLogos listing photos in 0.58x the search time
 LOGO_NPROBE = 8
 
 # embedding-only logo hits are capped just under the weakest keypoint-verified score (0.80)
