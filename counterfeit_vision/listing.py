@@ -20,7 +20,8 @@ from typing import Any, Iterator
 
 from counterfeit_vision._text import brief, replace_surrogates
 
-__all__ = ["Evidence", "Listing", "ListingError", "Result", "parse_line", "read_listings", "MAX_TITLE_CHARS"]
+__all__ = ["Evidence", "Listing", "ListingError", "Photo", "Result", "read_results", "parse_line", "read_listings",
+           "MAX_TITLE_CHARS"]
 
 MAX_TITLE_CHARS = 1000  # marketplaces cap titles far below this; longer is garbage or an attack
 _FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category")
@@ -189,6 +190,41 @@ class Evidence:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()
                 if v is not None and v != () and v != ""} | {"kind": self.kind, "score": round(self.score, 4)}
 
+    @classmethod
+    def from_dict(cls, row: dict) -> "Evidence":
+        """The inverse of :meth:`to_dict` (fields it left out come back as their defaults).
+
+        Raises:
+            ValueError: ``row`` is not an evidence object (no kind, unknown field, bad score).
+        """
+        if not isinstance(row, dict) or not isinstance(row.get("kind"), str):
+            raise ValueError("evidence must be an object with a kind")
+        unknown = set(row) - _EVIDENCE_FIELDS
+        if unknown:
+            raise ValueError(f"evidence has unknown field(s): {', '.join(sorted(map(brief, unknown)))}")
+        values = {k: (tuple(v) if k in _EVIDENCE_TUPLES and v is not None else v) for k, v in row.items()}
+        return cls(**{"brand_id": None, **values})
+
+
+_EVIDENCE_FIELDS = frozenset(Evidence.__dataclass_fields__)
+_EVIDENCE_TUPLES = frozenset({"box", "span", "reasons"})
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One listing photo as scanned: where it was, its content hash and perceptual hash.
+
+    ``sha256`` and ``phash`` are None when the photo could not be read; they let seller
+    networks and evidence stores be built from any results file.
+    """
+
+    path: str
+    sha256: str | None = None
+    phash: str | None = None   # 64-bit perceptual hash as 16 hex digits
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "sha256": self.sha256, "phash": self.phash}
+
 
 @dataclass(frozen=True)
 class Result:
@@ -203,6 +239,7 @@ class Result:
     error: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    photos: tuple[Photo, ...] = ()
 
     def __post_init__(self) -> None:
         if self.decision not in ("takedown", "review", "pass"):
@@ -215,8 +252,35 @@ class Result:
             "id": self.id, "decision": self.decision, "confidence": round(self.confidence, 4),
             "brand": self.brand, "signals": {k: round(v, 4) for k, v in self.signals.items()},
             "evidence": [e.to_dict() for e in self.evidence], "error": self.error,
-            "model": self.model, "notes": list(self.notes),
+            "model": self.model, "notes": list(self.notes), "photos": [p.to_dict() for p in self.photos],
         }
+
+    @classmethod
+    def from_dict(cls, row: Any) -> "Result":
+        """A results-file row (:meth:`to_dict`'s output) as a :class:`Result`.
+
+        Reports and takedown packages can so be made from any past scan.
+
+        Raises:
+            ValueError: the row is not a result (missing or mistyped field, bad decision).
+        """
+        if not isinstance(row, dict):
+            raise ValueError(f"a result must be a JSON object, got {type(row).__name__}")
+        missing = [k for k in ("id", "decision", "confidence") if k not in row]
+        if missing:
+            raise ValueError(f"result row lacks {', '.join(missing)}")
+        if not isinstance(row["id"], str) or isinstance(row["confidence"], bool) \
+                or not isinstance(row["confidence"], (int, float)):
+            raise ValueError("result id must be a string and confidence a number")
+        photos = tuple(Photo(**{k: p.get(k) for k in ("path", "sha256", "phash")})
+                       for p in row.get("photos") or () if isinstance(p, dict) and isinstance(p.get("path"), str))
+        return cls(
+            id=row["id"], decision=row["decision"], confidence=float(row["confidence"]), brand=row.get("brand"),
+            signals={str(k): float(v) for k, v in (row.get("signals") or {}).items()},
+            evidence=tuple(Evidence.from_dict(e) for e in row.get("evidence") or ()),
+            error=row.get("error"), model=dict(row.get("model") or {}), notes=tuple(row.get("notes") or ()),
+            photos=photos,
+        )
 
     @classmethod
     def failed(cls, listing_id: str, error: str, model: dict | None = None) -> "Result":
@@ -255,3 +319,19 @@ def read_listings(path: str | Path) -> Iterator[Listing | tuple[str, str]]:
         for n, line in enumerate(f, start=1):
             if line.strip():
                 yield parse_line(line, n, path.parent)
+
+
+def read_results(path: str | Path) -> Iterator[Result]:
+    """The :class:`Result` of each row of a JSONL results file, in file order.
+
+    Raises:
+        ValueError: a row is not a result; the message names its line.
+    """
+    with Path(path).open("r", encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield Result.from_dict(json.loads(line))
+            except (ValueError, TypeError, RecursionError) as exc:
+                raise ValueError(f"{path}: line {n} is not a result: {_reason(exc)}") from None

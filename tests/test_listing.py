@@ -68,3 +68,24 @@ def test_a_boolean_price_is_ignored_with_a_note():
     listing = Listing.from_dict({"id": "b", "title": "shoes", "price": True})
     assert listing.price is None
     assert any("price True is not a number" in n for n in listing.notes)
+
+
+def test_result_round_trips_through_its_dict():
+    from counterfeit_vision.listing import Evidence, Photo, Result
+
+    ev = Evidence("logo", "velora", 0.8, "logo of velora", box=(1, 2, 30, 40), span=(0, 6), reasons=("a", "b"))
+    res = Result("x1", "review", 0.61, "velora", {"logo": 0.8}, (ev,), None, {"embedder": "e"}, ("n",),
+                 (Photo("a.jpg", "ab" * 32, "0f" * 8),))
+    back = Result.from_dict(json.loads(json.dumps(res.to_dict())))
+    assert back.to_dict() == res.to_dict()
+    assert back.evidence[0].box == (1, 2, 30, 40) and back.photos[0].sha256 == "ab" * 32
+
+
+def test_result_from_dict_refuses_what_is_not_a_result():
+    from counterfeit_vision.listing import Result
+
+    for bad in ([], {"id": "x"}, {"id": "x", "decision": "maybe", "confidence": 0.5},
+                {"id": "x", "decision": "pass", "confidence": True},
+                {"id": "x", "decision": "pass", "confidence": 0.1, "evidence": [{"kind": "logo", "oops": 1}]}):
+        with pytest.raises(ValueError):
+            Result.from_dict(bad)
