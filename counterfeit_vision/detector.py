@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -27,8 +27,9 @@ from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
 from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
 from counterfeit_vision.image.decode import ImageError, content_sha256, load_rgb
+from counterfeit_vision.image.phash import phash_hex
 from counterfeit_vision.image.photo_brands import PhotoBrandFinder, PhotoBrands
-from counterfeit_vision.listing import Listing, Result
+from counterfeit_vision.listing import Listing, Photo, Result
 
 if TYPE_CHECKING:  # heavy modules, imported when a detector is built
     from counterfeit_vision.image.matcher import ImageMatcher
@@ -83,8 +84,9 @@ class Detector:
     # what was seen in each photo, by the SHA-256 of its bytes: a photo shown again (the same picture in
     # other listings, common in a catalogue re-scan) is looked at once. Findings only, no pixels (~kB each)
     photo_memo_size: int = 4096
-    _photo_memo: "OrderedDict[str, tuple[PhotoShape, PhotoBrands]]" = field(default_factory=OrderedDict, init=False,
-                                                                           repr=False)
+    # digest -> (shape, findings, pHash)
+    _photo_memo: "OrderedDict[str, tuple[PhotoShape, PhotoBrands, str | None]]" = field(
+        default_factory=OrderedDict, init=False, repr=False)
 
     @classmethod
     def from_catalog(cls, catalog: str | Path | Catalog, *, index_dir: str | Path | None = None,
@@ -168,7 +170,9 @@ class Detector:
         once (across listings); the pixels are then dropped, keeping only each photo's size
         and decode info for the evidence boxes. So a batch holds one group of decoded photos,
         not all of them (320 photos of 40 MP held 4 GB)."""
-        if self.image_matcher is None and self.ocr is None:
+        if self.image_matcher is None and self.ocr is None:  # photos not looked at: listed, not hashed
+            for inp in inputs:
+                inp.identities.update((n, Photo(path)) for n, path in enumerate(inp.listing.images))
             return
         from counterfeit_vision.image.matcher import PHOTO_GROUP
 
@@ -176,48 +180,54 @@ class Detector:
         todo = [(inp, n, path) for inp in inputs for n, path in enumerate(inp.listing.images)]
         found: dict[int, dict[int, PhotoBrands]] = {id(inp): {} for inp in inputs}  # listing -> photo number -> seen
         for start in range(0, len(todo), PHOTO_GROUP):
-            group: list[tuple[ListingInputs, int, str | None]] = []  # (listing, photo number, content digest)
+            group: list[tuple[ListingInputs, int, str | None, int]] = []  # (listing, photo no., digest, image no.)
             pending: set[str] = set()                            # digests looked at in this group
-            repeats: list[tuple[ListingInputs, int, str]] = []  # photos of the group seen before
+            repeats: list[tuple[ListingInputs, int, str, int]] = []  # photos of the group seen before
             for inp, n, path in todo[start:start + PHOTO_GROUP]:
                 if self.image_roots and not self._allowed(path):
                     # the same words whether or not the file exists: the scan must not probe the disk for strangers
                     inp.notes.append(f"image {n} ignored: outside the allowed image folders")
+                    inp.identities[n] = Photo(path)
                     continue
-                digest = self._memo_key(path)
+                sha = content_sha256(path)
+                digest = self._memo_key(sha)
                 if digest in self._photo_memo or digest in pending:  # seen before (or in this group): once
-                    repeats.append((inp, len(inp.photos), digest))
+                    repeats.append((inp, len(inp.photos), digest, n))
                     inp.photos.append((path, None))  # its shape comes with the findings
+                    inp.identities[n] = Photo(path, sha)  # its pHash comes with the findings too
                     continue
                 img = self._decode(inp, path)
+                # the photo's identity travels with the result: seller networks are built from results files
+                inp.identities[n] = Photo(path, sha if img is not None else None,
+                                          phash_hex(img) if img is not None else None)
                 if img is not None:
-                    group.append((inp, len(inp.photos), digest))  # evidence numbers the listing's readable photos
+                    group.append((inp, len(inp.photos), digest, n))  # evidence numbers the listing's readable photos
                     inp.photos.append((path, img))
                     if digest is not None:
                         pending.add(digest)
-            images = [inp.photos[k][1] for inp, k, _ in group]
-            seen = finder.find(images, numbers=[k for _, k, _ in group]) if group else []
-            for (inp, k, digest), photo in zip(group, seen):
+            images = [inp.photos[k][1] for inp, k, _, _ in group]
+            seen = finder.find(images, numbers=[k for _, k, _, _ in group]) if group else []
+            for (inp, k, digest, n), photo in zip(group, seen):
                 found[id(inp)][k] = photo
                 inp.notes.extend(photo.notes)
                 path, img = inp.photos[k]
                 inp.photos[k] = (path, PhotoShape.of(img))  # the pixels go with this group
                 if digest is not None:
-                    self._photo_memo[digest] = (inp.photos[k][1], photo)
-            for inp, k, digest in repeats:  # the findings of the same picture, numbered for this listing
+                    self._photo_memo[digest] = (inp.photos[k][1], photo, inp.identities[n].phash)
+            for inp, k, digest, n in repeats:  # the findings of the same picture, numbered for this listing
                 self._photo_memo.move_to_end(digest)
-                shape, photo = self._photo_memo[digest]
+                shape, photo, phash = self._photo_memo[digest]
                 found[id(inp)][k] = photo.numbered(k)
+                inp.identities[n] = replace(inp.identities[n], phash=phash)
                 inp.notes.extend(photo.notes)
                 inp.photos[k] = (inp.photos[k][0], shape)
             self._settle_memo(pending)
         for inp in inputs:  # inp.seen[k] is what was seen in inp.photos[k]
             inp.seen.extend(found[id(inp)][k] for k in sorted(found[id(inp)]))
 
-    def _memo_key(self, path: str) -> str | None:
+    def _memo_key(self, digest: str | None) -> str | None:
         if not self.photo_memo_size:
             return None
-        digest = content_sha256(path)
         # findings hold for the index they were made with: a brand added to it makes them stale
         state = self.image_matcher.index.content_state if self.image_matcher is not None else ""
         return f"{digest}:{state}" if digest else None
@@ -256,8 +266,9 @@ class Detector:
             log.exception("scoring %s failed", listing.id)
             return Result.failed(listing.id, f"internal error while scoring: {exc}", self.model_info)
         notes = (*listing.notes, *inp.notes)
+        photos = tuple(inp.identities[n] for n in sorted(inp.identities))
         if not scored or scored[0][1].attribution < MIN_ATTRIBUTION:
-            return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes)
+            return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes, photos)
         out, cues = scored[0]
         brand = self.catalog[cues.brand_id]
         # a learned fusion model may carry per-brand thresholds chosen for a precision target
@@ -266,7 +277,7 @@ class Detector:
                    **{f"contribution.{k}": v for k, v in out.contributions.items()}}
         evidence = build_evidence(inp, cues, brand)
         return Result(listing.id, decision.decision, out.confidence, brand.id, signals, evidence, None,
-                      self.model_info, notes)
+                      self.model_info, notes, photos)
 
 
 @dataclass(frozen=True)

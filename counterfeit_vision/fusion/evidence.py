@@ -9,7 +9,7 @@ from PIL import Image
 
 from counterfeit_vision.catalog import Brand, Catalog
 from counterfeit_vision.fusion.cues import BrandCues, price_cue
-from counterfeit_vision.listing import Evidence, Listing
+from counterfeit_vision.listing import Evidence, Listing, Photo
 
 if TYPE_CHECKING:
     from counterfeit_vision.image.photo_brands import PhotoBrands
@@ -26,6 +26,7 @@ class ListingInputs:
     seen: list[PhotoBrands] = field(default_factory=list)                 # per photo: hits, reads, sightings
     title_findings: list = field(default_factory=list)                    # TitleFinding
     notes: list[str] = field(default_factory=list)
+    identities: dict[int, Photo] = field(default_factory=dict)  # image number -> content hash and pHash
 
     @property
     def ocr_findings(self) -> list[tuple]:

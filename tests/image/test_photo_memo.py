@@ -96,3 +96,26 @@ def test_a_group_the_reader_fails_on_is_read_photo_by_photo(repo_root, photos):
     ok, bad = det.score_batch([listing(1, [a]), listing(2, [b])])
     assert any(e.kind == "ocr_text" for e in ok.evidence)
     assert bad.notes == ("OCR failed on image 0: reader crashed",)
+
+
+def test_results_carry_each_photos_content_hash_and_phash_repeats_included(repo_root, photos, tmp_path):
+    """Seller networks are built from results files: every photo is listed in the listing's order, with
+    the SHA-256 of its bytes and its pHash, also when its findings came from the memo."""
+    import hashlib
+
+    from PIL import Image
+
+    from counterfeit_vision.image.phash import phash_hex
+
+    a, b, copy = photos
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8 not a jpeg")
+    det = detector(repo_root, CountingReader())
+    first, second = det.score_batch([listing(1, [a]), listing(2, [b, copy, str(broken)])])
+    sha = {p: hashlib.sha256(open(p, "rb").read()).hexdigest() for p in (a, b)}
+    assert [p.to_dict() for p in first.photos] == [{"path": a, "sha256": sha[a], "phash": phash_hex(Image.open(a))}]
+    assert [p.path for p in second.photos] == [b, copy, str(broken)]
+    assert second.photos[0].sha256 == sha[b]
+    assert second.photos[1].sha256 == sha[a] and second.photos[1].phash == first.photos[0].phash  # from the memo
+    assert second.photos[2].sha256 is None and second.photos[2].phash is None  # unreadable: no identity claimed
+    assert second.to_dict()["photos"][1] == {"path": copy, "sha256": sha[a], "phash": first.photos[0].phash}
