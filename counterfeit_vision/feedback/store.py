@@ -356,6 +356,15 @@ class FeedbackStore:
             return 0.0
         return float(min(1.0, max(0.0, (fake + self.prior_fake) / (total + self.prior_total))))
 
+    def verdicts(self) -> list[dict]:
+        """Every current verdict with the outcome that decided it, for seller risk: listing_id,
+        brand_id, seller_id, is_fake, outcome, decided_at (None when the file gave no time)."""
+        sql = ("SELECT l.listing_id, l.brand_id, l.seller_id, l.is_fake, o.outcome, o.decided_at "
+               "FROM labels l JOIN outcomes o ON o.id = l.outcome_id ORDER BY l.listing_id, l.brand_id")
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute(sql)]
+
     # ------------------------------------------------------------------ training
     def training_table(self) -> list[dict]:
         """One row per labelled (listing, brand) whose decision was recorded before its first outcome.

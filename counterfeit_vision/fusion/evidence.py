@@ -87,8 +87,14 @@ def _misuse_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> No
 
 
 def build_cues(inp: ListingInputs, catalog: Catalog,
-               seller_history: Callable[[str], float] | None = None) -> list[BrandCues]:
-    """One :class:`BrandCues` per brand that any signal points at."""
+               seller_history: Callable[[str], float] | None = None,
+               seller_cue: Callable[[str, str], float] | None = None) -> list[BrandCues]:
+    """One :class:`BrandCues` per brand that any signal points at.
+
+    The ``seller_history`` cue is the larger of the history count and ``seller_cue(seller,
+    brand)`` (seller risk with the brand's repeat-offender rule, :mod:`counterfeit_vision.sellers.risk`),
+    and 0 for a seller authorised for the brand: an authorised seller's record never raises its score.
+    """
     listing = inp.listing
     visual = _visual_cues(inp)
     text: dict[str, dict[str, float]] = {}
@@ -102,6 +108,9 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
         if brand_id not in catalog:
             continue
         brand = catalog[brand_id]
+        authorized = bool(listing.seller_id and listing.seller_id in brand.authorized_sellers)
+        seller = 0.0 if authorized else max(history, seller_cue(listing.seller_id, brand_id)
+                                            if seller_cue and listing.seller_id else 0.0)
         v, t = visual.get(brand_id, {}), text.get(brand_id, {})
         # a photo shows the brand by its logo, its name written on the product, or its own photo
         shown = max(v.get("sighting", 0.0), v.get("photo", 0.0))
@@ -118,8 +127,8 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
             ocr_misuse=t.get("ocr_misuse", 0.0),
             hidden_brand=0.0 if named else shown,
             price_below_floor=0.0 if accessory_only else _price(brand, listing, inp.notes),
-            seller_history=float(min(1.0, max(0.0, history))),
-            authorized_seller=bool(listing.seller_id and listing.seller_id in brand.authorized_sellers),
+            seller_history=float(min(1.0, max(0.0, seller))),
+            authorized_seller=authorized,
         ))
     return out
 
@@ -167,7 +176,7 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
         status = "authorised" if cues.authorized_seller else "not an authorised seller"
         ev.append(Evidence("seller", brand.id, 1.0 if cues.authorized_seller else cues.seller_history,
                            f"seller {listing.seller_id}: {status}"
-                           + (f"; {cues.seller_history:.0%} of past listings confirmed fake"
+                           + (f"; seller risk {cues.seller_history:.0%} (confirmed fakes, network, repeat offences)"
                               if cues.seller_history else ""),
                            text=listing.seller_id))
     return tuple(sorted(ev, key=lambda e: -e.score))
