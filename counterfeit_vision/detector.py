@@ -30,6 +30,7 @@ from counterfeit_vision.image.decode import ImageError, content_sha256, load_rgb
 from counterfeit_vision.image.phash import phash_hex
 from counterfeit_vision.image.photo_brands import PhotoBrandFinder, PhotoBrands
 from counterfeit_vision.listing import Listing, Photo, Result
+from counterfeit_vision.sellers.storefront import check_storefront
 
 if TYPE_CHECKING:  # heavy modules, imported when a detector is built
     from counterfeit_vision.image.matcher import ImageMatcher
@@ -160,6 +161,8 @@ class Detector:
         out: list[Result] = list(chunk)  # failed rows (Result) stay in place
         for i, inp, found in zip(slots, inputs, titles):
             inp.title_findings = found
+            inp.storefront_findings = check_storefront(self.title_matcher, self.catalog, inp.listing.seller_id,
+                                                       inp.listing.seller_name, inp.listing.url)
             with timing.stage("fusion"):
                 out[i] = self._fuse(inp)
         return out

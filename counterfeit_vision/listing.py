@@ -212,7 +212,7 @@ def _clean(text: str, name: str, notes: list[str]) -> str:
 class Evidence:
     """One checkable fact behind a decision. Fields that do not apply are None."""
 
-    kind: str                 # logo | photo | ocr_text | title | price | seller
+    kind: str                 # logo | photo | ocr_text | title | price | seller | store_name
     brand_id: str | None
     score: float              # this cue's strength in [0, 1]
     detail: str = ""          # one human-readable line

@@ -27,6 +27,7 @@ class ListingInputs:
     title_findings: list = field(default_factory=list)                    # TitleFinding
     notes: list[str] = field(default_factory=list)
     identities: dict[int, Photo] = field(default_factory=dict)  # image number -> content hash and pHash
+    storefront_findings: list = field(default_factory=list)  # sellers.storefront.StorefrontFinding
 
     @property
     def ocr_findings(self) -> list[tuple]:
@@ -102,6 +103,9 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
     _misuse_cues(inp.title_findings, text, "title")
     # names read in photos count through the sightings (_visual_cues: weighted by the reads' confidence)
     _misuse_cues([f for _, found in inp.ocr_findings for f in found], text, "ocr")
+    store = {}
+    for f in inp.storefront_findings:  # a store name misusing a brand: more misuse, never attribution
+        store[f.brand_id] = max(store.get(f.brand_id, 0.0), f.score)
     history = seller_history(listing.seller_id) if seller_history and listing.seller_id else 0.0
     out = []
     for brand_id in sorted(set(visual) | set(text)):
@@ -123,7 +127,7 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
             ocr_brand=v.get("text", 0.0),
             logo=v.get("logo", 0.0),
             photo=v.get("photo", 0.0),
-            title_misuse=t.get("title_misuse", 0.0),
+            title_misuse=max(t.get("title_misuse", 0.0), store.get(brand_id, 0.0)),
             ocr_misuse=t.get("ocr_misuse", 0.0),
             hidden_brand=0.0 if named else shown,
             price_below_floor=0.0 if accessory_only else _price(brand, listing, inp.notes),
@@ -166,6 +170,10 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
                                    image=inp.photos[box.image_index][0], image_index=box.image_index,
                                    box=to_original_pixels(box.box, inp.photos[box.image_index][1]),
                                    text=box.text, reasons=tuple(f.reasons)))
+    for f in inp.storefront_findings:
+        if f.brand_id == brand.id:
+            ev.append(Evidence("store_name", brand.id, f.score, f"{f.source.replace('_', ' ')} misuses {brand.name}: "
+                               + ", ".join(f.reasons), text=f.text, reasons=f.reasons))
     if cues.price_below_floor > 0 and brand.price_floor:
         floor = brand.price_floor.for_product_line(_product_line(brand, listing.title))
         ev.append(Evidence("price", brand.id, cues.price_below_floor,
