@@ -18,7 +18,10 @@ Guard against honest sellers sharing stock photos (the rule):
    honest resellers of genuine goods use the brand's official pictures;
 3. a photo (all copies within ``phash_bits``), identifier or name stem shared by more than
    ``max_sellers`` (default 8) sellers is a stock item (a supplier's picture, a
-   marketplace escrow account, a common shop name) and links no one.
+   marketplace escrow account, a common shop name) and links no one;
+4. a shared photo links only when at least one listing showing it was flagged (``takedown``
+   or ``review``): resellers of genuine goods share a supplier's product shot in small groups
+   too, and reuse says something about the operator only where the goods look suspicious.
 
 Networks are the connected components (networkx) of the link graph with at least two
 sellers; a network's id is ``net-`` + the first 12 hex digits of the SHA-256 of its sorted
@@ -86,7 +89,14 @@ class SellerNetworks:
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)   # network id -> sorted sellers
 
     def links_of(self, seller_id: str) -> list[Link]:
-        return [lk for lk in self.links if seller_id in (lk.a, lk.b)]
+        """The seller's links, in link order."""
+        if getattr(self, "_by_seller", None) is None:
+            by: dict[str, list[Link]] = defaultdict(list)
+            for lk in self.links:
+                by[lk.a].append(lk)
+                by[lk.b].append(lk)
+            self._by_seller = dict(by)
+        return list(self._by_seller.get(seller_id, ()))
 
     def size(self, seller_id: str) -> int:
         nid = self.network_of.get(seller_id)
@@ -156,6 +166,7 @@ def _photo_groups(records: Sequence[SellerListing], config: NetworkConfig) -> di
                     key=lambda t: (t[0], t[1], t[2].path))  # sorted: the clusters' labels do not depend on order
     if not photos:
         return {}
+    flagged = {r.listing_id for r in records if r.flagged}
     parent = list(range(len(photos)))
 
     def find(i: int) -> int:
@@ -176,8 +187,11 @@ def _photo_groups(records: Sequence[SellerListing], config: NetworkConfig) -> di
     hashed = [i for i, (_, _, p) in enumerate(photos) if _valid_phash(p.phash)]
     for i, j in _near_pairs([photos[i][2].phash for i in hashed], config.phash_bits):
         union(hashed[i], hashed[j])
+    flagged_roots = {find(i) for i, (_, lid, _) in enumerate(photos) if lid in flagged}
     groups: dict[str, dict[str, str]] = defaultdict(dict)
     for i, (seller, listing_id, _) in enumerate(photos):
+        if find(i) not in flagged_roots:
+            continue  # rule 4: no listing showing this photo looks suspicious
         root = photos[find(i)][2]
         label = f"photo sha256 {root.sha256[:12]}" if root.sha256 else f"photo phash {root.phash}"
         _first_listing(groups, f"same {label} (SHA-256 or pHash within {config.phash_bits} bits)",

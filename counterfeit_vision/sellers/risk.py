@@ -154,9 +154,10 @@ def seller_risks(records: Iterable[SellerListing], verdicts: Iterable[Verdict] =
     base = {s: _base_components(s, by_seller_r.get(s, []), by_seller_v.get(s, []), now, config)
             for s in sorted(set(by_seller_r) | set(by_seller_v))}
     out = {}
+    graphs: dict[str, Any] = {}  # network id -> its link graph, built once
     for s, (comp, reasons) in base.items():
         comp = dict(comp)
-        comp["network"], why = _network_component(s, base, networks, config)
+        comp["network"], why = _network_component(s, base, networks, config, graphs)
         reasons = reasons + why
         risk = 1.0 - math.prod(1.0 - min(1.0, c) for c in comp.values())
         if s in authorized:
@@ -167,7 +168,7 @@ def seller_risks(records: Iterable[SellerListing], verdicts: Iterable[Verdict] =
 
 
 def _network_component(seller: str, base: Mapping[str, tuple[dict, list]], networks: SellerNetworks | None,
-                       cfg: RiskConfig) -> tuple[float, list[str]]:
+                       cfg: RiskConfig, graphs: dict[str, Any]) -> tuple[float, list[str]]:
     """``network_weight`` x the strongest offence record among the seller's network, with the path to it."""
     if networks is None or seller not in networks.network_of:
         return 0.0, []
@@ -177,19 +178,24 @@ def _network_component(seller: str, base: Mapping[str, tuple[dict, list]], netwo
     if not offenders:
         return 0.0, []
     strength, worst = max(offenders, key=lambda t: (t[0], t[1]))
-    path = _path(networks, seller, worst)
+    path = _path(networks, nid, seller, worst, graphs)
     hops = "; ".join(f"{lk.a} ~ {lk.b} [{lk.kind}: {lk.evidence}]" for lk in path)
     return cfg.network_weight * strength, [f"network {nid} ({len(networks.members[nid])} sellers) includes "
                                            f"confirmed counterfeiter {worst}; linked by {hops}"]
 
 
-def _path(networks: SellerNetworks, a: str, b: str) -> list:
+def _path(networks: SellerNetworks, nid: str, a: str, b: str, graphs: dict[str, Any]) -> list:
+    """The links on a shortest path from ``a`` to ``b`` in their network (the first link per pair)."""
     import networkx as nx
 
-    g = nx.Graph()
-    for lk in networks.links:
-        if networks.network_of.get(lk.a) == networks.network_of[a] and not g.has_edge(lk.a, lk.b):
-            g.add_edge(lk.a, lk.b, link=lk)
+    if nid not in graphs:
+        g = nx.Graph()
+        for m in networks.members[nid]:
+            for lk in networks.links_of(m):
+                if not g.has_edge(lk.a, lk.b):
+                    g.add_edge(lk.a, lk.b, link=lk)
+        graphs[nid] = g
+    g = graphs[nid]
     nodes = nx.shortest_path(g, a, b)
     return [g.edges[u, v]["link"] for u, v in zip(nodes, nodes[1:])]
 

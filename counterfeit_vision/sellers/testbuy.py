@@ -3,10 +3,10 @@
 The expected value of buying a listing (brand ``B``, seller ``S`` in network ``N``)::
 
     p_confirm   = 1 - (1 - confidence) * (1 - risk_weight * risk(S))     0 when no brand is invoked
-    information = 1 + uncertainty_weight * (1 - |2 * confidence - 1|)   a decision near 0.5 gains most
-                    + network_weight * log2(size(N))                     a ring is exposed by one buy
-                    + unknown_seller_weight * [S has no verdict yet]
-    reach       = 1 + price_weight * log10(1 + price) + sales_weight * log10(1 + sales)
+    information = 1 + uncertainty_weight (0.3) * (1 - |2 * confidence - 1|)   a decision near 0.5 gains most
+                    + network_weight (0.2) * log2(size(N))                     a ring is exposed by one buy
+                    + unknown_seller_weight (0.2) * [S has no verdict yet]
+    reach       = 1 + price_weight (0.1) * log10(1 + price) + sales_weight (0.1) * log10(1 + sales)
     value       = p_confirm * information * reach
 
 Listings with a verdict already (confirmed or cleared) are not bought again. Picks go by
@@ -37,12 +37,13 @@ class TestBuyConfig:
 
     __test__ = False  # not a pytest class, whatever its name
 
+    # the bonuses are small beside p_confirm: a purchase that confirms nothing teaches little
     risk_weight: float = 0.5
-    uncertainty_weight: float = 1.0
-    network_weight: float = 0.5
-    unknown_seller_weight: float = 0.5
-    price_weight: float = 0.25
-    sales_weight: float = 0.5
+    uncertainty_weight: float = 0.3
+    network_weight: float = 0.2
+    unknown_seller_weight: float = 0.2
+    price_weight: float = 0.1
+    sales_weight: float = 0.1
     per_network: int = 1
 
     def __post_init__(self) -> None:

@@ -89,3 +89,11 @@ def test_networks_are_deterministic_whatever_the_order(seed):
     assert first.members == second.members
     for nid, members in first.members.items():
         assert nid == network_id(members)
+
+
+def test_a_shared_photo_links_only_when_a_listing_showing_it_was_flagged():
+    passing = [rec(f"l{i}", f"s{i}", decision="pass", photos=((SHA, H),)) for i in range(3)]
+    assert build_networks(passing).links == []
+    one_flagged = [*passing[:2], rec("l2", "s2", decision="review", photos=((None, flip(H, 3)),))]
+    assert _pairs(build_networks(one_flagged)) == {("s0", "s1", "photo"), ("s0", "s2", "photo"),
+                                                   ("s1", "s2", "photo")}
