@@ -187,6 +187,7 @@ class Market:
         self.listings: list[SimListing] = []
         self.cache: dict[tuple, tuple[str, str]] = {}
         self.n_listing = 0
+        self.used: set[int] = set()  # real photos a ring's pool was made from
 
     def n(self, k: int) -> int:
         return max(1, int(round(k * self.scale)))
@@ -220,10 +221,18 @@ class Market:
             _crop(self.imgs[src], self.rng, 0.45, 0.8).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
             if self.rng.random() < 0.5 else _crop(self.imgs[src], self.rng, 0.45, 0.8), self.rng.randint(60, 95)))
 
+    def _fresh_source(self, brand: str) -> int:
+        """A real photo no ring has used yet (of the brand while any is left): rings do not copy each other."""
+        left = [i for i in self.by_brand[brand] if i not in self.used] or \
+            [i for i in range(len(self.imgs)) if i not in self.used] or list(range(len(self.imgs)))
+        i = self.rng.choice(left)
+        self.used.add(i)
+        return i
+
     def build_rings(self, n_rings: int) -> None:
         for r in range(n_rings):
             brands = self.rng.sample(self.brands, self.rng.randint(1, 3))
-            pool = [self.rng.choice(self.by_brand[self.rng.choice(brands)]) for _ in range(self.rng.randint(3, 6))]
+            pool = [self._fresh_source(self.rng.choice(brands)) for _ in range(self.rng.randint(3, 6))]
             base = [_crop(self.imgs[i], self.rng, 0.75, 0.95) for i in pool]
             size = self.rng.randint(3, 8)
             contact = f"+86 1{self.rng.randint(10**9, 10**10 - 1)}" if self.rng.random() < 0.4 else None

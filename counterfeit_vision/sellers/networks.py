@@ -16,8 +16,8 @@ Guard against honest sellers sharing stock photos (the rule):
    unbranded goods are sold with supplier photos by many unrelated shops;
 2. a photo matched to a brand's own reference photo (``photo`` evidence) never links:
    honest resellers of genuine goods use the brand's official pictures;
-3. a photo (all copies within ``phash_bits``), identifier or name stem shared by more than
-   ``max_sellers`` (default 8) sellers is a stock item (a supplier's picture, a
+3. a photo (all copies within ``phash_bits``, shown in any listing, branded or not), identifier
+   or name stem shared by more than ``max_sellers`` (default 8) sellers is a stock item (a supplier's picture, a
    marketplace escrow account, a common shop name) and links no one;
 4. a shared photo links only when at least one listing showing it was flagged (``takedown``
    or ``review``): resellers of genuine goods share a supplier's product shot in small groups
@@ -38,6 +38,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from counterfeit_vision.listing import Photo
 from counterfeit_vision.sellers.identifiers import store_stem
 from counterfeit_vision.sellers.records import SellerListing
 
@@ -160,13 +161,34 @@ def _name_groups(records: Sequence[SellerListing]) -> dict[str, dict[str, str]]:
 
 
 def _photo_groups(records: Sequence[SellerListing], config: NetworkConfig) -> dict[str, dict[str, str]]:
-    """Photo clusters (same SHA-256, or pHash within ``phash_bits`` of each other, transitively)."""
-    photos = sorted(((r.seller_id, r.listing_id, p) for r in records if r.brand  # rule 1: a brand is invoked
-                     for p in r.photos if p.path not in r.official_photos and (p.sha256 or p.phash)),  # rule 2
-                    key=lambda t: (t[0], t[1], t[2].path))  # sorted: the clusters' labels do not depend on order
-    if not photos:
-        return {}
-    flagged = {r.listing_id for r in records if r.flagged}
+    """Photo clusters (same SHA-256, or pHash within ``phash_bits`` of each other, transitively) that may
+    link sellers under the guard's rules, as {evidence: {seller: listing}}."""
+    # every photo counts towards "shared by how many sellers" (rule 3), branded listing or not;
+    # sorted, so the clusters' labels do not depend on the input order
+    photos = sorted(((r, p) for r in records for p in r.photos if p.sha256 or p.phash),
+                    key=lambda t: (t[0].seller_id, t[0].listing_id, t[1].path))
+    cluster = _photo_clusters([p for _, p in photos], config.phash_bits)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, root in enumerate(cluster):
+        members[root].append(i)
+    groups: dict[str, dict[str, str]] = defaultdict(dict)
+    for root, idx in sorted(members.items()):
+        if len({photos[i][0].seller_id for i in idx}) > config.max_sellers:
+            continue  # rule 3: a stock photo
+        if not any(photos[i][0].flagged for i in idx):
+            continue  # rule 4: no listing showing this photo looks suspicious
+        first = photos[root][1]
+        label = (f"same photo sha256 {first.sha256[:12]}" if first.sha256 else f"same photo phash {first.phash}") \
+            + f" (SHA-256 or pHash within {config.phash_bits} bits)"
+        for i in idx:
+            r, p = photos[i]
+            if r.brand and p.path not in r.official_photos:  # rules 1 and 2
+                _first_listing(groups, label, r.seller_id, r.listing_id)
+    return groups
+
+
+def _photo_clusters(photos: Sequence[Photo], bits: int) -> list[int]:
+    """The cluster (its smallest member's index) of each photo, by union-find over equal SHA-256 and near pHash."""
     parent = list(range(len(photos)))
 
     def find(i: int) -> int:
@@ -181,22 +203,13 @@ def _photo_groups(records: Sequence[SellerListing], config: NetworkConfig) -> di
             parent[max(ri, rj)] = min(ri, rj)
 
     first_by_sha: dict[str, int] = {}
-    for i, (_, _, p) in enumerate(photos):
+    for i, p in enumerate(photos):
         if p.sha256:
             union(i, first_by_sha.setdefault(p.sha256, i))
-    hashed = [i for i, (_, _, p) in enumerate(photos) if _valid_phash(p.phash)]
-    for i, j in _near_pairs([photos[i][2].phash for i in hashed], config.phash_bits):
+    hashed = [i for i, p in enumerate(photos) if _valid_phash(p.phash)]
+    for i, j in _near_pairs([photos[i].phash for i in hashed], bits):
         union(hashed[i], hashed[j])
-    flagged_roots = {find(i) for i, (_, lid, _) in enumerate(photos) if lid in flagged}
-    groups: dict[str, dict[str, str]] = defaultdict(dict)
-    for i, (seller, listing_id, _) in enumerate(photos):
-        if find(i) not in flagged_roots:
-            continue  # rule 4: no listing showing this photo looks suspicious
-        root = photos[find(i)][2]
-        label = f"photo sha256 {root.sha256[:12]}" if root.sha256 else f"photo phash {root.phash}"
-        _first_listing(groups, f"same {label} (SHA-256 or pHash within {config.phash_bits} bits)",
-                       seller, listing_id)
-    return groups
+    return [find(i) for i in range(len(photos))]
 
 
 def _valid_phash(value: str | None) -> bool:

@@ -97,3 +97,10 @@ def test_a_shared_photo_links_only_when_a_listing_showing_it_was_flagged():
     one_flagged = [*passing[:2], rec("l2", "s2", decision="review", photos=((None, flip(H, 3)),))]
     assert _pairs(build_networks(one_flagged)) == {("s0", "s1", "photo"), ("s0", "s2", "photo"),
                                                    ("s1", "s2", "photo")}
+
+
+def test_a_photo_is_stock_when_many_sellers_show_it_branded_or_not():
+    branded = [rec(f"b{i}", f"b{i}", photos=((SHA, H),)) for i in range(3)]
+    unbranded = [rec(f"u{i}", f"u{i}", brand=None, decision="pass", photos=((SHA, H),)) for i in range(6)]
+    assert build_networks(branded + unbranded).links == []         # 9 sellers show it: stock
+    assert len(build_networks(branded + unbranded[:5]).links) == 3  # 8: the 3 branded ones link
