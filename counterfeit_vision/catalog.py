@@ -92,14 +92,23 @@ class PriceFloor:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Decision thresholds on the takedown confidence."""
+    """Decision thresholds on the takedown confidence, and the brand's repeat-offender rule.
+
+    A seller with a counterfeit of this brand confirmed within ``repeat_window_days`` gets a
+    seller cue of at least ``repeat_offender`` on its new listings of the brand
+    (:mod:`counterfeit_vision.sellers.risk`); ``repeat_offender: 0`` turns the rule off.
+    """
 
     takedown: float = 0.8
     review: float = 0.4
+    repeat_offender: float = 0.9
+    repeat_window_days: float = 365.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.review <= self.takedown <= 1.0:
             raise ValueError(f"need 0 <= review <= takedown <= 1, got {self}")
+        if not 0.0 <= self.repeat_offender <= 1.0 or not self.repeat_window_days >= 0:
+            raise ValueError(f"need repeat_offender in [0, 1] and repeat_window_days >= 0, got {self}")
 
 
 @dataclass(frozen=True)
@@ -260,15 +269,17 @@ def _parse_thresholds(check: _Checker, raw: Mapping[str, Any]) -> Thresholds | N
     value = raw.get("thresholds")
     if value is None:
         return None
-    if not isinstance(value, Mapping) or set(value) - {"takedown", "review"}:
-        check.add("thresholds", "must be a mapping with keys takedown and/or review")
+    keys = ("takedown", "review", "repeat_offender", "repeat_window_days")
+    if not isinstance(value, Mapping) or set(value) - set(keys):
+        check.add("thresholds", f"must be a mapping with keys among {', '.join(keys)}")
         return None
     nums = {}
-    for key in ("takedown", "review"):
+    for key in keys:
         if key in value:
             v = value[key]
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
-                check.add(f"thresholds.{key}", f"must be a number in [0, 1], got {brief(v)}")
+            high = math.inf if key == "repeat_window_days" else 1
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= high:
+                check.add(f"thresholds.{key}", f"must be a number in [0, {high}], got {brief(v)}")
                 return None
             nums[key] = float(v)
     try:

@@ -30,6 +30,7 @@ from counterfeit_vision.image.decode import ImageError, content_sha256, load_rgb
 from counterfeit_vision.image.phash import phash_hex
 from counterfeit_vision.image.photo_brands import PhotoBrandFinder, PhotoBrands
 from counterfeit_vision.listing import Listing, Photo, Result
+from counterfeit_vision.sellers.storefront import check_storefront
 
 if TYPE_CHECKING:  # heavy modules, imported when a detector is built
     from counterfeit_vision.image.matcher import ImageMatcher
@@ -77,6 +78,7 @@ class Detector:
     image_matcher: "ImageMatcher | None" = None
     ocr: "OcrReader | None" = None
     seller_history: Callable[[str], float] | None = None
+    seller_cue: Callable[[str, str], float] | None = None  # (seller, brand) -> cue; sellers.risk.SellerCues
     model_info: dict = field(default_factory=dict)
     image_draft_size: int | None = None  # decode JPEGs at reduced size (DetectorConfig.image_draft_size)
     image_max_side: int | None = None    # DetectorConfig.image_max_side
@@ -159,6 +161,8 @@ class Detector:
         out: list[Result] = list(chunk)  # failed rows (Result) stay in place
         for i, inp, found in zip(slots, inputs, titles):
             inp.title_findings = found
+            inp.storefront_findings = check_storefront(self.title_matcher, self.catalog, inp.listing.seller_id,
+                                                       inp.listing.seller_name, inp.listing.url)
             with timing.stage("fusion"):
                 out[i] = self._fuse(inp)
         return out
@@ -259,7 +263,7 @@ class Detector:
     def _fuse(self, inp: ListingInputs) -> Result:
         listing = inp.listing
         try:
-            per_brand = build_cues(inp, self.catalog, self.seller_history)
+            per_brand = build_cues(inp, self.catalog, self.seller_history, self.seller_cue)
             scored = [(self.fusion.score(c), c) for c in per_brand]
             scored.sort(key=lambda oc: (-oc[0].confidence, -oc[1].attribution, oc[1].brand_id))
         except Exception as exc:  # a bug on one row is reported on that row, the scan goes on
@@ -268,7 +272,8 @@ class Detector:
         notes = (*listing.notes, *inp.notes)
         photos = tuple(inp.identities[n] for n in sorted(inp.identities))
         if not scored or scored[0][1].attribution < MIN_ATTRIBUTION:
-            return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes, photos)
+            return Result(listing.id, "pass", 0.0, None, {}, (), None, self.model_info, notes, photos,
+                          seller_id=listing.seller_id)
         out, cues = scored[0]
         brand = self.catalog[cues.brand_id]
         # a learned fusion model may carry per-brand thresholds chosen for a precision target
@@ -277,7 +282,7 @@ class Detector:
                    **{f"contribution.{k}": v for k, v in out.contributions.items()}}
         evidence = build_evidence(inp, cues, brand)
         return Result(listing.id, decision.decision, out.confidence, brand.id, signals, evidence, None,
-                      self.model_info, notes, photos)
+                      self.model_info, notes, photos, seller_id=listing.seller_id)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,12 @@ Input rows (JSONL)::
     {"id", "title", "images": [paths relative to the file or absolute],
      "price", "currency", "seller_id", "category"}
 
+and, optionally, what seller networks, seller risk and test-buy targeting use:
+``seller_name`` and ``url`` (the store's name and shop URL), ``seller_since`` (ISO date
+the account opened), ``sales`` (units sold), ``contact`` and ``payment_id``. The last
+two are personal data: :class:`Listing` keeps only their keyed hashes
+(:func:`counterfeit_vision.sellers.identifiers.hash_identifier`), never the clear text.
+
 A row with a bad part (NaN price, unknown field, huge title) is still scored with
 the bad part ignored and a note saying so; a row that cannot be scored at all
 (not JSON, not an object) gets an ``error``. Nothing stops the rest of the file.
@@ -24,7 +30,8 @@ __all__ = ["Evidence", "Listing", "ListingError", "Photo", "Result", "read_resul
            "MAX_TITLE_CHARS"]
 
 MAX_TITLE_CHARS = 1000  # marketplaces cap titles far below this; longer is garbage or an attack
-_FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category")
+_FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category",
+           "seller_name", "url", "seller_since", "sales", "contact", "payment_id")
 MAX_IMAGES = 20
 MAX_TEXT_CHARS = 500  # ids, sellers, categories, currencies: far longer than any real one
 
@@ -45,6 +52,12 @@ class Listing:
     seller_id: str | None = None
     category: str | None = None
     notes: tuple[str, ...] = ()  # parts of the input that were ignored, and why
+    seller_name: str | None = None
+    url: str | None = None
+    seller_since: str | None = None   # ISO date (YYYY-MM-DD) the seller's account opened
+    sales: float | None = None        # units sold, as the marketplace shows it
+    contact_hash: str | None = None   # keyed hash of the contact given (phone, e-mail, chat handle)
+    payment_hash: str | None = None   # keyed hash of the payment account
 
     @classmethod
     def from_dict(cls, row: Any, *, base_dir: Path | None = None, row_number: int | None = None) -> "Listing":
@@ -68,8 +81,42 @@ class Listing:
             currency=_parse_text(row.get("currency"), "currency", notes),
             seller_id=_parse_text(row.get("seller_id"), "seller_id", notes),
             category=_parse_text(row.get("category"), "category", notes),
+            seller_name=_parse_text(row.get("seller_name"), "seller_name", notes),
+            url=_parse_text(row.get("url"), "url", notes),
+            seller_since=_parse_date(row.get("seller_since"), notes),
+            sales=_parse_count(row.get("sales"), notes),
+            contact_hash=_hashed(row.get("contact"), "contact", notes),
+            payment_hash=_hashed(row.get("payment_id"), "payment_id", notes),
             notes=tuple(notes),
         )
+
+
+def _hashed(value: Any, name: str, notes: list[str]) -> str | None:
+    """The keyed hash of a personal identifier; the clear value goes no further than this call."""
+    from counterfeit_vision.sellers.identifiers import hash_identifier
+
+    text = _parse_text(value, name, notes)
+    return hash_identifier(text, kind=name) if text else None
+
+
+def _parse_date(value: Any, notes: list[str]) -> str | None:
+    from datetime import date
+
+    text = _parse_text(value, "seller_since", notes)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        notes.append(f"seller_since {brief(text)} is not an ISO date; ignored")
+        return None
+
+
+def _parse_count(value: Any, notes: list[str]) -> float | None:
+    sub: list[str] = []
+    parsed = _parse_price(value, sub)
+    notes.extend(n.replace("price", "sales", 1) for n in sub)
+    return parsed
 
 
 def _parse_title(value: Any, notes: list[str]) -> str:
@@ -165,7 +212,7 @@ def _clean(text: str, name: str, notes: list[str]) -> str:
 class Evidence:
     """One checkable fact behind a decision. Fields that do not apply are None."""
 
-    kind: str                 # logo | photo | ocr_text | title | price | seller
+    kind: str                 # logo | photo | ocr_text | title | price | seller | store_name
     brand_id: str | None
     score: float              # this cue's strength in [0, 1]
     detail: str = ""          # one human-readable line
@@ -240,6 +287,7 @@ class Result:
     model: dict[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     photos: tuple[Photo, ...] = ()
+    seller_id: str | None = None   # the listing's seller, so seller networks can be built from results
 
     def __post_init__(self) -> None:
         if self.decision not in ("takedown", "review", "pass"):
@@ -253,6 +301,7 @@ class Result:
             "brand": self.brand, "signals": {k: round(v, 4) for k, v in self.signals.items()},
             "evidence": [e.to_dict() for e in self.evidence], "error": self.error,
             "model": self.model, "notes": list(self.notes), "photos": [p.to_dict() for p in self.photos],
+            "seller_id": self.seller_id,
         }
 
     @classmethod
@@ -279,7 +328,7 @@ class Result:
             signals={str(k): float(v) for k, v in (row.get("signals") or {}).items()},
             evidence=tuple(Evidence.from_dict(e) for e in row.get("evidence") or ()),
             error=row.get("error"), model=dict(row.get("model") or {}), notes=tuple(row.get("notes") or ()),
-            photos=photos,
+            photos=photos, seller_id=row["seller_id"] if isinstance(row.get("seller_id"), str) else None,
         )
 
     @classmethod

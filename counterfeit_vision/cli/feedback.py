@@ -56,13 +56,18 @@ def register(subparsers) -> None:
                     help="statistical confidence of the Clopper-Pearson bound (default 0.95)")
     tr.add_argument("--review-recall", type=float, default=0.98,
                     help="share of held-out fakes that must reach review or takedown (sets the review threshold)")
+    tr.add_argument("--trusted-accuracy", type=float, default=0.9, metavar="A",
+                    help="labels from reporters whose accuracy (see `feedback stats`) is at least A weigh "
+                         "--trusted-weight in the fit (default 0.9)")
+    tr.add_argument("--trusted-weight", type=float, default=2.0, metavar="W",
+                    help="sample weight of a trusted reporter's label (default 2; 1 turns weighting off)")
     tr.add_argument("--json", metavar="FILE", help="also write the before/after report as JSON")
     tr.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     tr.set_defaults(func=cmd_train)
 
 
 _IMPORT_HELP = """Rows: {"listing_id", "brand_id", "outcome": confirmed_fake | rejected | appeal_upheld |
-appeal_denied, "source": brand | seller, "reviewer", "decided_at", "seller_id"}; only listing_id and outcome
+appeal_denied, "source": brand | seller, "reviewer", "decided_at", "seller_id", "reporter"}; only listing_id and outcome
 are required. Importing the same file twice changes nothing. See counterfeit_vision/feedback.py."""
 
 
@@ -83,9 +88,12 @@ def cmd_feedback_import(args) -> int:
 
 
 def cmd_feedback_stats(args) -> int:
+    from counterfeit_vision.feedback.reporters import reporter_accuracy
     from counterfeit_vision.feedback.store import FeedbackStore
 
-    print(json.dumps(FeedbackStore(args.feedback_db).stats(), indent=2))
+    store = FeedbackStore(args.feedback_db)
+    stats = store.stats() | {"reporters": [r.to_dict() for r in reporter_accuracy(store).values()]}
+    print(json.dumps(stats, indent=2))
     return 0
 
 
@@ -100,7 +108,8 @@ def cmd_train(args) -> int:
     try:
         report = train_from_store(store, args.out, activate=args.activate, min_improvement=args.min_improvement,
                                   target_precision=args.target_precision, confidence=args.confidence,
-                                  review_recall=args.review_recall, progress=not args.quiet)
+                                  review_recall=args.review_recall, progress=not args.quiet,
+                                  trusted_accuracy=args.trusted_accuracy, trusted_weight=args.trusted_weight)
     except ValueError as exc:
         print(f"error: cannot train: {exc}", file=sys.stderr)
         return 1

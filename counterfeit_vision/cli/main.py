@@ -1,4 +1,4 @@
-"""Command line: ``counterfeit-vision scan | index build | brand check/add/remove | titles | feedback | train``.
+"""Command line: ``counterfeit-vision scan | index | brand | titles | feedback | train | sellers | testbuy``.
 
 Exit codes: 0 when the command ran (rows with bad input carry their own ``error``),
 2 for a user's mistake (a broken catalogue, index or model file, a bad option or a
@@ -18,6 +18,7 @@ from counterfeit_vision._version import __version__
 from counterfeit_vision.cli import catalog as catalog_commands
 from counterfeit_vision.cli import feedback as feedback_commands
 from counterfeit_vision.cli import scan as scan_commands
+from counterfeit_vision.cli import sellers as sellers_commands
 from counterfeit_vision.cli import titles as titles_commands
 from counterfeit_vision.errors import UserError
 
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_commands.register(sub)
     titles_commands.register(sub)
     feedback_commands.register(sub)
+    sellers_commands.register(sub)
     return parser
 
 

@@ -26,6 +26,9 @@ source         no        ``brand`` (for confirmed_fake/rejected) or ``seller``
 reviewer       no        who decided
 decided_at     no        ISO 8601 time of the decision (orders outcomes)
 seller_id      no        defaults to the seller of the recorded decision
+reporter       no        who gave the verdict or notice (a rights holder's
+                         account, a trusted-reporter programme member); its
+                         accuracy is computed by ``feedback.reporters``
 =============  ========  =====================================================
 
 Meaning: ``confirmed_fake`` and ``appeal_denied`` say the listing is fake;
@@ -70,7 +73,7 @@ from counterfeit_vision.fusion.cues import FEATURE_NAMES
 __all__ = ["DEFAULT_DB", "FeedbackStore", "ImportReport", "OUTCOMES", "OutcomeError"]
 
 DEFAULT_DB = "feedback.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: outcomes.reporter (stores of version 1 are migrated on open)
 # outcome -> (is_fake, expected source, stage: appeals come after brand reviews)
 OUTCOMES: Mapping[str, tuple[int, str, int]] = {
     "confirmed_fake": (1, "brand", 0),
@@ -78,7 +81,7 @@ OUTCOMES: Mapping[str, tuple[int, str, int]] = {
     "appeal_upheld": (0, "seller", 1),
     "appeal_denied": (1, "seller", 1),
 }
-_ROW_FIELDS = ("listing_id", "brand_id", "outcome", "source", "reviewer", "decided_at", "seller_id")
+_ROW_FIELDS = ("listing_id", "brand_id", "outcome", "source", "reviewer", "decided_at", "seller_id", "reporter")
 MAX_FIELD_CHARS = 500
 
 _SCHEMA = """
@@ -120,7 +123,8 @@ CREATE TABLE IF NOT EXISTS outcomes (
     reviewer TEXT,
     decided_at TEXT,
     decision_id INTEGER REFERENCES decisions (id),
-    import_id INTEGER REFERENCES imports (id)
+    import_id INTEGER REFERENCES imports (id),
+    reporter TEXT
 );
 CREATE INDEX IF NOT EXISTS outcomes_pair ON outcomes (listing_id, brand_id);
 CREATE TABLE IF NOT EXISTS labels (
@@ -203,6 +207,8 @@ class FeedbackStore:
             elif int(row[0]) > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: schema version {row[0]} is newer than this library "
                                    f"({SCHEMA_VERSION})")
+            else:
+                _migrate(con, int(row[0]))
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -316,9 +322,11 @@ class FeedbackStore:
                 key = _outcome_key(row)
                 cur = con.execute(
                     "INSERT OR IGNORE INTO outcomes (key, listing_id, brand_id, seller_id, outcome, is_fake, source, "
-                    "stage, reviewer, decided_at, decision_id, import_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "stage, reviewer, decided_at, decision_id, import_id, reporter) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (key, row["listing_id"], row["brand_id"], row["seller_id"], row["outcome"], is_fake,
-                     row["source"], stage, row["reviewer"], row["decided_at"], row["decision_id"], import_id))
+                     row["source"], stage, row["reviewer"], row["decided_at"], row["decision_id"], import_id,
+                     row["reporter"]))
                 if cur.rowcount:
                     report.added += 1
                     touched.add((row["listing_id"], row["brand_id"]))
@@ -356,27 +364,40 @@ class FeedbackStore:
             return 0.0
         return float(min(1.0, max(0.0, (fake + self.prior_fake) / (total + self.prior_total))))
 
+    def verdicts(self) -> list[dict]:
+        """Every current verdict with the outcome that decided it, for seller risk: listing_id,
+        brand_id, seller_id, is_fake, outcome, decided_at (None when the file gave no time)."""
+        sql = ("SELECT l.listing_id, l.brand_id, l.seller_id, l.is_fake, o.outcome, o.decided_at "
+               "FROM labels l JOIN outcomes o ON o.id = l.outcome_id ORDER BY l.listing_id, l.brand_id")
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute(sql)]
+
     # ------------------------------------------------------------------ training
     def training_table(self) -> list[dict]:
         """One row per labelled (listing, brand) whose decision was recorded before its first outcome.
 
         Row: listing_id, brand_id, seller_id, label (1 fake, 0 not), features (dict in
         FEATURE_NAMES order, from the decision's signals), decision_id, model_version,
-        decision, confidence, recorded_at.
+        decision, confidence, recorded_at, reporter (of the outcome that set the verdict).
         """
         sql = ("SELECT l.listing_id, l.brand_id, l.seller_id, l.is_fake, l.decision_id, d.signals, "
-               "d.model_version, d.decision, d.confidence, d.recorded_at, d.brand_id "
-               "FROM labels l JOIN decisions d ON d.id = l.decision_id ORDER BY l.listing_id, l.brand_id")
+               "d.model_version, d.decision, d.confidence, d.recorded_at, d.brand_id, "
+               # the verdict's reporter; for a verdict set by an appeal, the notice's reporter
+               "COALESCE(o.reporter, (SELECT o2.reporter FROM outcomes o2 WHERE o2.listing_id = l.listing_id "
+               "AND o2.brand_id = l.brand_id AND o2.reporter IS NOT NULL ORDER BY o2.id LIMIT 1)) "
+               "FROM labels l JOIN decisions d ON d.id = l.decision_id JOIN outcomes o ON o.id = l.outcome_id "
+               "ORDER BY l.listing_id, l.brand_id")
         out = []
         with self._connect() as con:
-            for lid, bid, sid, fake, did, signals, ver, dec, conf, at, dec_brand in con.execute(sql):
+            for lid, bid, sid, fake, did, signals, ver, dec, conf, at, dec_brand, reporter in con.execute(sql):
                 sig = json.loads(signals)
                 if dec_brand != bid:  # the decision was about another brand: no features for this one
                     continue
                 out.append({"listing_id": lid, "brand_id": bid, "seller_id": sid, "label": int(fake),
                             "features": {n: float(sig.get(n, 0.0)) for n in FEATURE_NAMES},
                             "decision_id": did, "model_version": ver, "decision": dec,
-                            "confidence": float(conf), "recorded_at": at})
+                            "confidence": float(conf), "recorded_at": at, "reporter": reporter})
         return out
 
     def stats(self) -> dict:
@@ -387,6 +408,22 @@ class FeedbackStore:
                     "labels": q("SELECT COUNT(*) FROM labels"),
                     "confirmed_fakes": q("SELECT COALESCE(SUM(is_fake), 0) FROM labels"),
                     "imports": q("SELECT COUNT(*) FROM imports")}
+
+
+def _migrate(con: sqlite3.Connection, version: int) -> None:
+    """Bring a store of an older schema version up to SCHEMA_VERSION, in one transaction."""
+    if version >= SCHEMA_VERSION:
+        return
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        columns = {r[1] for r in con.execute("PRAGMA table_info(outcomes)")}
+        if "reporter" not in columns:  # version 1 -> 2
+            con.execute("ALTER TABLE outcomes ADD COLUMN reporter TEXT")
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _refresh_label(con: sqlite3.Connection, listing_id: str, brand_id: str) -> None:

@@ -27,6 +27,7 @@ class ListingInputs:
     title_findings: list = field(default_factory=list)                    # TitleFinding
     notes: list[str] = field(default_factory=list)
     identities: dict[int, Photo] = field(default_factory=dict)  # image number -> content hash and pHash
+    storefront_findings: list = field(default_factory=list)  # sellers.storefront.StorefrontFinding
 
     @property
     def ocr_findings(self) -> list[tuple]:
@@ -87,8 +88,14 @@ def _misuse_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> No
 
 
 def build_cues(inp: ListingInputs, catalog: Catalog,
-               seller_history: Callable[[str], float] | None = None) -> list[BrandCues]:
-    """One :class:`BrandCues` per brand that any signal points at."""
+               seller_history: Callable[[str], float] | None = None,
+               seller_cue: Callable[[str, str], float] | None = None) -> list[BrandCues]:
+    """One :class:`BrandCues` per brand that any signal points at.
+
+    The ``seller_history`` cue is the larger of the history count and ``seller_cue(seller,
+    brand)`` (seller risk with the brand's repeat-offender rule, :mod:`counterfeit_vision.sellers.risk`),
+    and 0 for a seller authorised for the brand: an authorised seller's record never raises its score.
+    """
     listing = inp.listing
     visual = _visual_cues(inp)
     text: dict[str, dict[str, float]] = {}
@@ -96,12 +103,18 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
     _misuse_cues(inp.title_findings, text, "title")
     # names read in photos count through the sightings (_visual_cues: weighted by the reads' confidence)
     _misuse_cues([f for _, found in inp.ocr_findings for f in found], text, "ocr")
+    store = {}
+    for f in inp.storefront_findings:  # a store name misusing a brand: more misuse, never attribution
+        store[f.brand_id] = max(store.get(f.brand_id, 0.0), f.score)
     history = seller_history(listing.seller_id) if seller_history and listing.seller_id else 0.0
     out = []
     for brand_id in sorted(set(visual) | set(text)):
         if brand_id not in catalog:
             continue
         brand = catalog[brand_id]
+        authorized = bool(listing.seller_id and listing.seller_id in brand.authorized_sellers)
+        seller = 0.0 if authorized else max(history, seller_cue(listing.seller_id, brand_id)
+                                            if seller_cue and listing.seller_id else 0.0)
         v, t = visual.get(brand_id, {}), text.get(brand_id, {})
         # a photo shows the brand by its logo, its name written on the product, or its own photo
         shown = max(v.get("sighting", 0.0), v.get("photo", 0.0))
@@ -114,12 +127,12 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
             ocr_brand=v.get("text", 0.0),
             logo=v.get("logo", 0.0),
             photo=v.get("photo", 0.0),
-            title_misuse=t.get("title_misuse", 0.0),
+            title_misuse=max(t.get("title_misuse", 0.0), store.get(brand_id, 0.0)),
             ocr_misuse=t.get("ocr_misuse", 0.0),
             hidden_brand=0.0 if named else shown,
             price_below_floor=0.0 if accessory_only else _price(brand, listing, inp.notes),
-            seller_history=float(min(1.0, max(0.0, history))),
-            authorized_seller=bool(listing.seller_id and listing.seller_id in brand.authorized_sellers),
+            seller_history=float(min(1.0, max(0.0, seller))),
+            authorized_seller=authorized,
         ))
     return out
 
@@ -157,6 +170,10 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
                                    image=inp.photos[box.image_index][0], image_index=box.image_index,
                                    box=to_original_pixels(box.box, inp.photos[box.image_index][1]),
                                    text=box.text, reasons=tuple(f.reasons)))
+    for f in inp.storefront_findings:
+        if f.brand_id == brand.id:
+            ev.append(Evidence("store_name", brand.id, f.score, f"{f.source.replace('_', ' ')} misuses {brand.name}: "
+                               + ", ".join(f.reasons), text=f.text, reasons=f.reasons))
     if cues.price_below_floor > 0 and brand.price_floor:
         floor = brand.price_floor.for_product_line(_product_line(brand, listing.title))
         ev.append(Evidence("price", brand.id, cues.price_below_floor,
@@ -167,7 +184,7 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
         status = "authorised" if cues.authorized_seller else "not an authorised seller"
         ev.append(Evidence("seller", brand.id, 1.0 if cues.authorized_seller else cues.seller_history,
                            f"seller {listing.seller_id}: {status}"
-                           + (f"; {cues.seller_history:.0%} of past listings confirmed fake"
+                           + (f"; seller risk {cues.seller_history:.0%} (confirmed fakes, network, repeat offences)"
                               if cues.seller_history else ""),
                            text=listing.seller_id))
     return tuple(sorted(ev, key=lambda e: -e.score))

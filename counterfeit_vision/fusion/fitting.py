@@ -89,6 +89,7 @@ class FeatureTable:
     brand: np.ndarray
     listing_id: np.ndarray
     seller_id: np.ndarray | None = None
+    weight: np.ndarray | None = None   # sample weights (trusted reporters' labels weigh more); None: all 1
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=float).reshape(-1, len(FEATURE_NAMES))
@@ -97,17 +98,22 @@ class FeatureTable:
         self.listing_id = np.asarray(self.listing_id, dtype=object)
         if self.seller_id is None:
             self.seller_id = np.full(len(self.y), None, dtype=object)
+        self.weight = np.ones(len(self.y)) if self.weight is None else np.asarray(self.weight, dtype=float).ravel()
         n = len(self.y)
-        if not (len(self.X) == len(self.brand) == len(self.listing_id) == len(self.seller_id) == n):
+        if not (len(self.X) == len(self.brand) == len(self.listing_id) == len(self.seller_id) == len(self.weight)
+                == n):
             raise ValueError("feature table columns differ in length")
+        if not (np.isfinite(self.weight).all() and (self.weight > 0).all()):
+            raise ValueError("sample weights must be finite and > 0")
 
     def __len__(self) -> int:
         return len(self.y)
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> "FeatureTable":
-        """Rows with ``features`` (dict) or the feature names as keys, plus label, brand_id, listing_id."""
-        X, y, b, ids, sellers = [], [], [], [], []
+        """Rows with ``features`` (dict) or the feature names as keys, plus label, brand_id, listing_id
+        and optionally seller_id and weight."""
+        X, y, b, ids, sellers, weights = [], [], [], [], [], []
         for i, r in enumerate(rows):
             f = r.get("features", r)
             X.append([float(f.get(n, 0.0)) for n in FEATURE_NAMES])
@@ -115,15 +121,27 @@ class FeatureTable:
             b.append(r.get("brand_id"))
             ids.append(str(r.get("listing_id", i)))
             sellers.append(r.get("seller_id"))
+            weights.append(float(r.get("weight", 1.0)))
         return cls(np.array(X).reshape(-1, len(FEATURE_NAMES)), np.array(y), np.array(b, dtype=object),
-                   np.array(ids, dtype=object), np.array(sellers, dtype=object))
+                   np.array(ids, dtype=object), np.array(sellers, dtype=object), np.array(weights))
 
     @classmethod
-    def from_store(cls, store) -> "FeatureTable":
-        return cls.from_rows(store.training_table())
+    def from_store(cls, store, *, trusted_accuracy: float | None = None, trusted_weight: float = 2.0
+                   ) -> "FeatureTable":
+        """The store's labelled listings; with ``trusted_accuracy``, labels whose reporter's accuracy
+        (:mod:`counterfeit_vision.feedback.reporters`) reaches it get the sample weight ``trusted_weight``."""
+        rows = store.training_table()
+        if trusted_accuracy is not None:
+            from counterfeit_vision.feedback.reporters import label_weights, reporter_accuracy
+
+            weights = label_weights(rows, reporter_accuracy(store), trusted_accuracy=trusted_accuracy,
+                                    trusted_weight=trusted_weight)
+            rows = [{**r, "weight": w} for r, w in zip(rows, weights)]
+        return cls.from_rows(rows)
 
     def subset(self, mask: np.ndarray) -> "FeatureTable":
-        return FeatureTable(self.X[mask], self.y[mask], self.brand[mask], self.listing_id[mask], self.seller_id[mask])
+        return FeatureTable(self.X[mask], self.y[mask], self.brand[mask], self.listing_id[mask], self.seller_id[mask],
+                            self.weight[mask])
 
     def column(self, name: str) -> np.ndarray:
         return self.X[:, FEATURE_NAMES.index(name)]
@@ -200,12 +218,14 @@ def _model_inputs(table: FeatureTable) -> np.ndarray:
     return table.X[:, [FEATURE_NAMES.index(n) for n in ILLEGITIMACY_FEATURES]]
 
 
-def _fit_isotonic(raw: np.ndarray, y: np.ndarray) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _fit_isotonic(raw: np.ndarray, y: np.ndarray, weight: np.ndarray | None = None
+                  ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     from sklearn.isotonic import IsotonicRegression
 
     if len(raw) == 0:
         return (0.0, 1.0), (0.0, 1.0)
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(raw, y)
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip").fit(
+        raw, y, sample_weight=weight)
     return tuple(float(v) for v in iso.X_thresholds_), tuple(float(v) for v in iso.y_thresholds_)
 
 
@@ -232,7 +252,7 @@ def fit_fusion(table: FeatureTable, *, target_precision: float = 0.99, confidenc
         raise ValueError(f"need labelled fakes and non-fakes with a brand invoked to fit; got {len(fit_inv)} rows, "
                          f"{int(fit_inv.y.sum())} fakes")
     signs = [FEATURE_SIGNS[n] for n in ILLEGITIMACY_FEATURES]
-    Z, y, attr = _model_inputs(fit_inv), fit_inv.y, fit_inv.attribution()
+    Z, y, attr, sw = _model_inputs(fit_inv), fit_inv.y, fit_inv.attribution(), fit_inv.weight
 
     # out-of-fold raw scores for the isotonic map
     rng = np.random.default_rng(seed)
@@ -241,12 +261,12 @@ def fit_fusion(table: FeatureTable, *, target_precision: float = 0.99, confidenc
     for k in range(max(2, cv_folds)):
         tr, te = fold_of != k, fold_of == k
         if y[tr].min() == y[tr].max():
-            w, b = fit_monotone_logistic(Z, y, signs, C=C)
+            w, b = fit_monotone_logistic(Z, y, signs, C=C, sample_weight=sw)
         else:
-            w, b = fit_monotone_logistic(Z[tr], y[tr], signs, C=C)
+            w, b = fit_monotone_logistic(Z[tr], y[tr], signs, C=C, sample_weight=sw[tr])
         oof[te] = attr[te] / (1.0 + np.exp(-(Z[te] @ w + b)))
-    cal_x, cal_y = _fit_isotonic(oof, y)
-    w, b = fit_monotone_logistic(Z, y, signs, C=C)
+    cal_x, cal_y = _fit_isotonic(oof, y, sw)
+    w, b = fit_monotone_logistic(Z, y, signs, C=C, sample_weight=sw)
     model = LearnedFusion(coefficients=dict(zip(ILLEGITIMACY_FEATURES, map(float, w))), intercept=b,
                           calibration_x=cal_x, calibration_y=cal_y, min_attribution=min_attribution)
 
@@ -466,7 +486,9 @@ def train_from_table(table: FeatureTable, out_dir: str | Path, *, activate: bool
     return TrainReport(model.version, model_dir, before, after, do, reason, result.thresholds)
 
 
-def train_from_store(store, out_dir: str | Path, **kwargs) -> TrainReport:
-    """:func:`train_from_table` on the labelled listings of a feedback store."""
-    table = FeatureTable.from_store(store)
+def train_from_store(store, out_dir: str | Path, *, trusted_accuracy: float | None = None,
+                     trusted_weight: float = 2.0, **kwargs) -> TrainReport:
+    """:func:`train_from_table` on the labelled listings of a feedback store (trusted reporters'
+    labels weighted as :meth:`FeatureTable.from_store` says)."""
+    table = FeatureTable.from_store(store, trusted_accuracy=trusted_accuracy, trusted_weight=trusted_weight)
     return train_from_table(table, out_dir, data_source=f"feedback store {store.path}", **kwargs)

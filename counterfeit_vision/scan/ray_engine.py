@@ -39,11 +39,12 @@ class ScoreActor:
     """One Detector per Ray actor; scores batches of numbered JSONL lines."""
 
     def __init__(self, catalog_dir: str, index_dir: str, config: dict, base_dir: str, batch_size: int,
-                 fusion_model: str | None, seller_history: dict[str, float] | None):
+                 fusion_model: str | None, seller_history: dict[str, float] | None, seller_cue=None):
         fusion = load_fusion(Path(fusion_model)) if fusion_model else None
         self.detector = Detector.from_catalog(catalog_dir, index_dir=index_dir, config=DetectorConfig(**config),
                                               fusion=fusion)
         self.detector.seller_history = history_lookup(seller_history) if seller_history is not None else None
+        self.detector.seller_cue = seller_cue
         self.base_dir = Path(base_dir)
         self.batch_size = batch_size
 
@@ -55,7 +56,7 @@ class ScoreActor:
         return {"n": batch["n"], "result": [pickle.dumps(r) for r in results]}
 
 
-def score_file(opts: ScanOptions, *, seller_history: dict[str, float]) -> tuple[list[Result], dict]:
+def score_file(opts: ScanOptions, *, seller_history: dict[str, float], seller_cue=None) -> tuple[list[Result], dict]:
     """Score ``opts.listings`` on a Ray cluster; returns (results in input order, model info)."""
     try:
         import ray
@@ -81,7 +82,7 @@ def score_file(opts: ScanOptions, *, seller_history: dict[str, float]) -> tuple[
             catalog_dir=str(Path(opts.catalog).resolve()), index_dir=str(Path(opts.index_dir).resolve()),
             config=asdict(opts.config), base_dir=str(listings.parent), batch_size=opts.batch_size,
             fusion_model=str(Path(opts.fusion_model).resolve()) if opts.fusion_model else None,
-            seller_history=seller_history if opts.feedback_db else None))
+            seller_history=seller_history if opts.feedback_db else None, seller_cue=seller_cue))
     results: list[Result] = []
     with tqdm(total=len(lines), desc="scanning (ray)", unit="listing", disable=not opts.progress) as bar:
         for row in scored.iter_rows():

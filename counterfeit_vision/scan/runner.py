@@ -147,12 +147,13 @@ def scan_file(opts: ScanOptions) -> ScanOutcome:
     store = _open_store(opts.feedback_db)
     rows = read_rows(opts.listings)
     history = _seller_history(store, rows)
+    cues = _seller_cues(store, catalog)
     if opts.engine == "ray":
         from counterfeit_vision.scan import ray_engine
 
-        results, info = ray_engine.score_file(opts, seller_history=history)
+        results, info = ray_engine.score_file(opts, seller_history=history, seller_cue=cues)
     else:
-        results, info = _score_local(opts, catalog, fusion, history, rows)
+        results, info = _score_local(opts, catalog, fusion, history, rows, cues)
     write_results(opts.out, results)
     if store is not None:
         store.record_decisions(results)
@@ -163,13 +164,14 @@ def scan_file(opts: ScanOptions) -> ScanOutcome:
     return ScanOutcome(results, info)
 
 
-def _score_local(opts: ScanOptions, catalog, fusion, history: dict[str, float], rows: list[Row]):
+def _score_local(opts: ScanOptions, catalog, fusion, history: dict[str, float], rows: list[Row], cues=None):
     from tqdm import tqdm
 
     from counterfeit_vision.detector import Detector
 
     detector = Detector.from_catalog(catalog, index_dir=opts.index_dir, config=opts.config, fusion=fusion)
     detector.seller_history = history_lookup(history) if opts.feedback_db else None
+    detector.seller_cue = cues
     with tqdm(total=len(rows), desc="scanning", unit="listing", disable=not opts.progress) as bar:
         def score(listings: list[Listing]) -> Iterator[Result]:
             for r in detector.iter_scores(listings, batch_size=opts.batch_size):
@@ -201,6 +203,15 @@ def _open_store(path: Path | None):
     from counterfeit_vision.feedback.store import FeedbackStore
 
     return FeedbackStore(path)
+
+
+def _seller_cues(store, catalog):
+    """Seller risk and repeat offences from the store (None without one): the seller cue's snapshot."""
+    if store is None:
+        return None
+    from counterfeit_vision.sellers.risk import SellerCues
+
+    return SellerCues.from_store(store, catalog)
 
 
 def _seller_history(store, rows: Sequence[Row]) -> dict[str, float]:
