@@ -26,7 +26,7 @@ from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
 from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
-from counterfeit_vision.image.decode import ImageError, content_sha256, load_rgb
+from counterfeit_vision.image.decode import ImageError, content_sha256, inside_roots, load_rgb
 from counterfeit_vision.image.photo_brands import PhotoBrandFinder, PhotoBrands
 from counterfeit_vision.listing import Listing, Result
 
@@ -240,11 +240,7 @@ class Detector:
             return None
 
     def _allowed(self, path: str) -> bool:
-        try:
-            real = Path(path).resolve()
-        except (OSError, ValueError, RuntimeError):
-            return False
-        return any(real.is_relative_to(root) for root in self.image_roots)
+        return inside_roots(path, self.image_roots)
 
     def _fuse(self, inp: ListingInputs) -> Result:
         listing = inp.listing

@@ -38,7 +38,7 @@ from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.image.decode import ImageError, load_rgb
 from counterfeit_vision.listing import Evidence, Listing, Result
 
-__all__ = ["write_report", "render_report", "THUMB_SIDE", "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
+__all__ = ["write_report", "render_report", "highlight_title", "THUMB_SIDE", "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
 
 THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
 PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
@@ -156,7 +156,7 @@ def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _
     ]
     if r.error:
         parts.append(f'<p class="error">error: {_e(r.error)}</p>')
-    parts.append(f'<p class="title">{_highlight(title, r.evidence) if listing else _no_title(r)}</p>')
+    parts.append(f'<p class="title">{highlight_title(title, r.evidence) if listing else _no_title(r)}</p>')
     if listing is not None:
         facts = [f"{listing.price:g} {_e(listing.currency or '')}" if listing.price is not None else None,
                  f"seller <code>{_e(listing.seller_id)}</code>" if listing.seller_id else None,
@@ -186,7 +186,7 @@ def _no_title(r: Result) -> str:
     return '<span class="muted">title not available</span>'
 
 
-def _highlight(title: str, evidence: Sequence[Evidence]) -> str:
+def highlight_title(title: str, evidence: Sequence[Evidence]) -> str:
     """The title, escaped, with ``<mark>`` around every title-evidence span."""
     if not title:
         return '<span class="muted">(no title)</span>'
