@@ -35,10 +35,11 @@ from PIL import Image
 
 from counterfeit_vision._atomic import atomic_write
 from counterfeit_vision.catalog import Catalog
-from counterfeit_vision.image.decode import ImageError, load_rgb
+from counterfeit_vision.image.decode import ImageError, inside_roots, load_rgb
 from counterfeit_vision.listing import Evidence, Listing, Result
 
-__all__ = ["write_report", "render_report", "highlight_title", "THUMB_SIDE", "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
+__all__ = ["write_report", "render_report", "render_card", "highlight_title", "THUMB_SIDE", "PLAIN_SIDE",
+           "REF_SIDE", "MAX_PHOTOS"]
 
 THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
 PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
@@ -95,15 +96,22 @@ class _Thumb:
 
 
 class _Thumbnails:
-    """Decode each image once per page, safely, into a base64 JPEG thumbnail."""
+    """Decode each image once per page, safely, into a base64 JPEG thumbnail.
 
-    def __init__(self) -> None:
+    With ``roots``, listing photos outside those folders are not read (``--image-root``);
+    ``trusted`` folders (the catalogue) are always read."""
+
+    def __init__(self, roots: tuple[Path, ...] = (), trusted: tuple[Path, ...] = ()) -> None:
         self._cache: dict[tuple[str, int], _Thumb] = {}
+        self.roots, self.trusted = roots, trusted
 
     def get(self, path: str | Path, side: int) -> _Thumb:
         key = (str(path), side)
         if key not in self._cache:
-            self._cache[key] = self._make(Path(path), side)
+            if self.roots and not inside_roots(path, self.roots + self.trusted):
+                self._cache[key] = _Thumb(error="outside the allowed image folders; not read")
+            else:
+                self._cache[key] = self._make(Path(path), side)
         return self._cache[key]
 
     @staticmethod
@@ -120,6 +128,15 @@ class _Thumbnails:
             return _Thumb(error=f"cannot show image {path.name}: {type(exc).__name__}: {exc}")
         uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         return _Thumb(uri, img.width, img.height, ow, oh)
+
+
+def render_card(r: Result, listing: Listing | None = None, *, catalog: Catalog | None = None,
+                image_roots: Sequence[str | Path] = ()) -> str:
+    """One listing's evidence card as an HTML fragment (the review app shows it beside its buttons).
+
+    With ``image_roots``, listing photos outside those folders are shown as not read, with why."""
+    trusted = (Path(catalog.root).resolve(),) if catalog is not None and catalog.root is not None else ()
+    return _card(r, listing, catalog, _Thumbnails(tuple(Path(p).resolve() for p in image_roots), trusted))
 
 
 # ---------------------------------------------------------------- one listing
