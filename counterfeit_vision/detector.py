@@ -157,6 +157,8 @@ class Detector:
         out: list[Result] = list(chunk)  # failed rows (Result) stay in place
         for i, inp, found in zip(slots, inputs, titles):
             inp.title_findings = found
+            inp.title_marks = [(f.brand_id, *mark) for f in found
+                               for mark in self.title_matcher.misuse_marks(inp.listing.title, f)]
             with timing.stage("fusion"):
                 out[i] = self._fuse(inp)
         return out

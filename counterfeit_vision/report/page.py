@@ -38,8 +38,8 @@ from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.image.decode import ImageError, inside_roots, load_rgb
 from counterfeit_vision.listing import Evidence, Listing, Result
 
-__all__ = ["write_report", "render_report", "render_card", "highlight_title", "THUMB_SIDE", "PLAIN_SIDE",
-           "REF_SIDE", "MAX_PHOTOS"]
+__all__ = ["write_report", "render_report", "render_card", "highlight_title", "unchecked_photos", "THUMB_SIDE",
+           "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
 
 THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
 PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
@@ -80,7 +80,8 @@ def render_report(results: Sequence[Result], *, catalog: Catalog | None = None,
     """The page as a string (see :func:`write_report`)."""
     by_id = {listing.id: listing for listing in (listings or ())}
     thumbs = _Thumbnails()
-    shown = [r for r in results if include_passed or r.error or r.decision != "pass"]
+    # a pass whose photos could not be checked is shown too: it passed without its photos being seen
+    shown = [r for r in results if include_passed or r.error or r.decision != "pass" or unchecked_photos(r)]
     shown.sort(key=lambda r: (DECISION_ORDER[_decision(r)], -r.confidence, r.id))
     cards = [_card(r, by_id.get(r.id), catalog, thumbs) for r in shown]
     return _page(results, shown, cards, catalog, include_passed)
@@ -139,6 +140,11 @@ def render_card(r: Result, listing: Listing | None = None, *, catalog: Catalog |
     return _card(r, listing, catalog, _Thumbnails(tuple(Path(p).resolve() for p in image_roots), trusted))
 
 
+def unchecked_photos(r: Result) -> list[str]:
+    """The result's notes saying a photo was not looked at (missing, unreadable, outside the image roots)."""
+    return [n for n in r.notes if n.startswith("image") and " ignored" in n]
+
+
 # ---------------------------------------------------------------- one listing
 def _decision(r: Result) -> str:
     return "error" if r.error else r.decision
@@ -173,6 +179,10 @@ def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _
     ]
     if r.error:
         parts.append(f'<p class="error">error: {_e(r.error)}</p>')
+    unchecked = unchecked_photos(r)
+    if unchecked:
+        parts.append('<p class="unchecked"><b>photo(s) not checked:</b> ' + "; ".join(_e(n) for n in unchecked)
+                     + "</p>")
     parts.append(f'<p class="title">{highlight_title(title, r.evidence) if listing else _no_title(r)}</p>')
     if listing is not None:
         facts = [f"{listing.price:g} {_e(listing.currency or '')}" if listing.price is not None else None,
@@ -204,7 +214,8 @@ def _no_title(r: Result) -> str:
 
 
 def highlight_title(title: str, evidence: Sequence[Evidence]) -> str:
-    """The title, escaped, with ``<mark>`` around every title-evidence span."""
+    """The title, escaped, with ``<mark>`` around every title-evidence span: each misuse span (evasive
+    spelling, indicator, look-alike phrase) with its reason in a ``<sup>`` beside it."""
     if not title:
         return '<span class="muted">(no title)</span>'
     spans: list[tuple[int, int, str]] = []
@@ -217,7 +228,10 @@ def highlight_title(title: str, evidence: Sequence[Evidence]) -> str:
             continue
         a, b = max(0, a), min(len(title), b)
         if a < b:
-            spans.append((a, b, "; ".join(ev.reasons) or ev.detail))
+            # a misuse mark says its reason in its detail ("title: counterfeit indicator 'aaa'")
+            why = ev.detail.removeprefix("title: ") if ev.detail.startswith("title: ") else (
+                "; ".join(ev.reasons) or ev.detail)
+            spans.append((a, b, why if ev.score > 0 or ev.reasons else ""))
     spans.sort()
     merged: list[list] = []
     for a, b, why in spans:
@@ -230,7 +244,11 @@ def highlight_title(title: str, evidence: Sequence[Evidence]) -> str:
     out, pos = [], 0
     for a, b, why in merged:
         out.append(_e(title[pos:a]))
-        out.append(f'<mark title="{_e(why)}">{_e(title[a:b])}</mark>')
+        if why:  # a misuse span, with its reason beside it
+            out.append(f'<mark title="{_e(why)}" class="misuse">{_e(title[a:b])}</mark>'
+                       f'<sup class="why">{_e(why)}</sup>')
+        else:    # the brand named, legitimately
+            out.append(f'<mark title="brand named" class="brand">{_e(title[a:b])}</mark>')
         pos = b
     out.append(_e(title[pos:]))
     return "".join(out)
