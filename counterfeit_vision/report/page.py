@@ -44,6 +44,7 @@ __all__ = ["write_report", "render_report", "render_card", "highlight_title", "u
 THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
 PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
 REF_SIDE = 200          # long side of a reference image thumbnail
+ZOOM_SIDE = 200         # long side of a matched region, zoomed beside its reference
 MAX_PHOTOS = 8          # photos shown per listing (those with evidence first)
 JPEG_QUALITY = 80
 DRAWN_KINDS = ("logo", "photo", "ocr_text")     # evidence kinds that point at a place in a photo
@@ -55,7 +56,8 @@ KIND_LABELS = {"logo": "logo", "photo": "official photo", "ocr_text": "text", "t
 
 
 def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
-                 listings: list[Listing] | None = None, include_passed: bool = False) -> Path:
+                 listings: list[Listing] | None = None, include_passed: bool = False,
+                 image_roots: Sequence[str | Path] = ()) -> Path:
     """Write the evidence page for ``results`` to ``path`` atomically; return the path.
 
     Args:
@@ -67,19 +69,23 @@ def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
         listings: give the titles (to highlight misused words) and the photos;
             matched to results by id.
         include_passed: also show listings that passed.
+        image_roots: show listing photos only from inside these folders (``scan --image-root``);
+            the others are shown as not read, with why.
     """
     path = Path(path)
-    page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed)
+    page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed,
+                         image_roots=image_roots)
     with atomic_write(path, errors="replace") as f:  # valid UTF-8 whatever the titles hold
         f.write(page)
     return path
 
 
 def render_report(results: Sequence[Result], *, catalog: Catalog | None = None,
-                  listings: Iterable[Listing] | None = None, include_passed: bool = False) -> str:
+                  listings: Iterable[Listing] | None = None, include_passed: bool = False,
+                  image_roots: Sequence[str | Path] = ()) -> str:
     """The page as a string (see :func:`write_report`)."""
     by_id = {listing.id: listing for listing in (listings or ())}
-    thumbs = _Thumbnails()
+    thumbs = _Thumbnails.confined(image_roots, catalog)
     # a pass whose photos could not be checked is shown too: it passed without its photos being seen
     shown = [r for r in results if include_passed or r.error or r.decision != "pass" or unchecked_photos(r)]
     shown.sort(key=lambda r: (DECISION_ORDER[_decision(r)], -r.confidence, r.id))
@@ -104,16 +110,55 @@ class _Thumbnails:
 
     def __init__(self, roots: tuple[Path, ...] = (), trusted: tuple[Path, ...] = ()) -> None:
         self._cache: dict[tuple[str, int], _Thumb] = {}
+        self._zooms: dict[tuple, _Thumb] = {}
         self.roots, self.trusted = roots, trusted
+
+    @classmethod
+    def confined(cls, image_roots: Sequence[str | Path], catalog: Catalog | None) -> "_Thumbnails":
+        trusted = (Path(catalog.root).resolve(),) if catalog is not None and catalog.root is not None else ()
+        return cls(tuple(Path(p).resolve() for p in image_roots), trusted)
+
+    def _refused(self, path: str | Path) -> bool:
+        return bool(self.roots) and not inside_roots(path, self.roots + self.trusted)
 
     def get(self, path: str | Path, side: int) -> _Thumb:
         key = (str(path), side)
         if key not in self._cache:
-            if self.roots and not inside_roots(path, self.roots + self.trusted):
+            if self._refused(path):
                 self._cache[key] = _Thumb(error="outside the allowed image folders; not read")
             else:
                 self._cache[key] = self._make(Path(path), side)
         return self._cache[key]
+
+    def zoom(self, path: str | Path, box, side: int) -> _Thumb:
+        """The region ``box`` (photo pixels) of a photo, scaled so its longer side is ``side``."""
+        key = (str(path), tuple(box), side)
+        if key not in self._zooms:
+            self._zooms[key] = _Thumb(error="outside the allowed image folders; not read") if self._refused(path) \
+                else self._make_zoom(Path(path), box, side)
+        return self._zooms[key]
+
+    @staticmethod
+    def _make_zoom(path: Path, box, side: int) -> _Thumb:
+        try:
+            img = load_rgb(path)                     # boxes are in the file's (upright) pixels
+            x1, y1, x2, y2 = (int(v) for v in box)
+            x1, x2 = sorted((max(0, min(x1, img.width)), max(0, min(x2, img.width))))
+            y1, y2 = sorted((max(0, min(y1, img.height)), max(0, min(y2, img.height))))
+            if x2 <= x1 or y2 <= y1:
+                return _Thumb(error="the box lies outside the photo")
+            region = img.crop((x1, y1, x2, y2))
+            scale = side / max(region.size)
+            region = region.resize((max(1, round(region.width * scale)), max(1, round(region.height * scale))),
+                                   Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            region.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        except ImageError as exc:
+            return _Thumb(error=str(exc))
+        except Exception as exc:  # anything else about one image stays with that image
+            return _Thumb(error=f"cannot show the region: {type(exc).__name__}: {exc}")
+        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        return _Thumb(uri, region.width, region.height, x2 - x1, y2 - y1)
 
     @staticmethod
     def _make(path: Path, side: int) -> _Thumb:
@@ -136,8 +181,7 @@ def render_card(r: Result, listing: Listing | None = None, *, catalog: Catalog |
     """One listing's evidence card as an HTML fragment (the review app shows it beside its buttons).
 
     With ``image_roots``, listing photos outside those folders are shown as not read, with why."""
-    trusted = (Path(catalog.root).resolve(),) if catalog is not None and catalog.root is not None else ()
-    return _card(r, listing, catalog, _Thumbnails(tuple(Path(p).resolve() for p in image_roots), trusted))
+    return _card(r, listing, catalog, _Thumbnails.confined(image_roots, catalog))
 
 
 def unchecked_photos(r: Result) -> list[str]:
@@ -309,18 +353,31 @@ def _figure(path: str, evs: list[Evidence], catalog: Catalog | None, thumbs: _Th
         for ev in evs:
             out.append(_box(ev, t))
         out.append(f'</div><figcaption>{_e(name)} ({t.orig_width}×{t.orig_height})</figcaption></figure>')
-    refs = [ev for ev in evs if ev.kind in ("logo", "photo") and ev.reference]
-    if refs:
+    shown = [ev for ev in evs if ev.box is not None or (ev.kind in ("logo", "photo") and ev.reference)]
+    if shown:
         out.append('<div class="refs">')
         seen = set()
-        for ev in refs:
-            if ev.reference in seen:
-                continue
-            seen.add(ev.reference)
-            out.append(_reference(ev, catalog, thumbs))
+        for ev in shown:
+            # each matched region zoomed, beside the reference it matched
+            pair = [_zoomed(path, ev, thumbs)] if ev.box is not None and not t.error else []
+            if ev.kind in ("logo", "photo") and ev.reference and ev.reference not in seen:
+                seen.add(ev.reference)
+                pair.append(_reference(ev, catalog, thumbs))
+            if pair:
+                out.append('<div class="pair">' + "".join(pair) + "</div>")
         out.append("</div>")
     out.append("</div>")
     return "\n".join(out)
+
+
+def _zoomed(path: str, ev: Evidence, thumbs: _Thumbnails) -> str:
+    z = thumbs.zoom(path, ev.box, ZOOM_SIDE)
+    label = _e(KIND_LABELS.get(ev.kind, ev.kind))
+    if z.error:
+        return f'<figure class="zoom"><div class="placeholder small">region not shown: {_e(z.error)}</div></figure>'
+    return (f'<figure class="zoom"><img class="zoom-img" src="{z.uri}" width="{z.width}" height="{z.height}" '
+            f'alt="zoomed {label} region"><figcaption>{label} region, zoomed ({z.orig_width}×{z.orig_height} px)'
+            f'</figcaption></figure>')
 
 
 def _box(ev: Evidence, t: _Thumb) -> str:

@@ -190,3 +190,31 @@ def test_package_page_in_the_browser(built, driver):  # noqa: F811
     shots.mkdir(parents=True, exist_ok=True)
     driver.set_window_size(1400, 1400)
     assert driver.save_screenshot(str(shots / "package.png"))
+
+
+def test_report_zooms_each_region_beside_its_reference_and_keeps_to_the_image_roots(tmp_path):
+    from counterfeit_vision.report.page import render_report
+
+    sample = make_sample(tmp_path)
+    page = render_report(sample.results, catalog=sample.catalog, listings=sample.listings)
+    card = page.split('id="listing-L1"', 1)[1].split("</article>", 1)[0]
+    assert card.count('class="zoom-img"') == 2                      # the logo and the text region
+    assert 'alt="zoomed logo region"' in card and "(300×200 px)" in card
+    pair = card.split('<div class="pair">', 1)[1].split("</div>", 1)[0]
+    assert "zoom-img" in pair and "ref-img" in pair                 # the logo region beside its reference
+    confined = render_report(sample.results, catalog=sample.catalog, listings=sample.listings,
+                             image_roots=[tmp_path / "elsewhere"])
+    card = confined.split('id="listing-L1"', 1)[1].split("</article>", 1)[0]
+    assert "zoom-img" not in card and 'class="thumb"' not in card
+    assert "outside the allowed image folders; not read" in card
+    assert "ref-img" in card                                         # the catalogue is still read
+
+
+def test_a_pass_whose_photos_were_not_checked_is_shown_with_why():
+    from counterfeit_vision.listing import Result
+    from counterfeit_vision.report.page import render_report
+
+    unchecked = Result("p1", "pass", 0.1, "velora", notes=("image 0 ignored: outside the allowed image folders",))
+    page = render_report([unchecked, Result("p2", "pass", 0.0, None)])
+    assert 'data-id="p1"' in page and 'data-id="p2"' not in page
+    assert "photo(s) not checked:</b> image 0 ignored: outside the allowed image folders" in page
