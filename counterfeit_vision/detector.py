@@ -26,7 +26,7 @@ from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
 from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
-from counterfeit_vision.image.decode import ImageError, content_sha256, load_rgb
+from counterfeit_vision.image.decode import ImageError, content_sha256, inside_roots, load_rgb
 from counterfeit_vision.image.phash import phash_hex
 from counterfeit_vision.image.photo_brands import PhotoBrandFinder, PhotoBrands
 from counterfeit_vision.listing import Listing, Photo, Result
@@ -163,6 +163,8 @@ class Detector:
             inp.title_findings = found
             inp.storefront_findings = check_storefront(self.title_matcher, self.catalog, inp.listing.seller_id,
                                                        inp.listing.seller_name, inp.listing.url)
+            inp.title_marks = [(f.brand_id, *mark) for f in found
+                               for mark in self.title_matcher.misuse_marks(inp.listing.title, f)]
             with timing.stage("fusion"):
                 out[i] = self._fuse(inp)
         return out
@@ -254,11 +256,7 @@ class Detector:
             return None
 
     def _allowed(self, path: str) -> bool:
-        try:
-            real = Path(path).resolve()
-        except (OSError, ValueError, RuntimeError):
-            return False
-        return any(real.is_relative_to(root) for root in self.image_roots)
+        return inside_roots(path, self.image_roots)
 
     def _fuse(self, inp: ListingInputs) -> Result:
         listing = inp.listing

@@ -228,6 +228,7 @@ class Evidence:
     price: float | None = None
     floor: float | None = None
     currency: str | None = None
+    claim: str | None = None           # logo/photo: verified_logo | logo_like | copied_photo | similar_photo
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score <= 1.0:

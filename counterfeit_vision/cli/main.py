@@ -17,6 +17,8 @@ import sys
 from counterfeit_vision._version import __version__
 from counterfeit_vision.cli import catalog as catalog_commands
 from counterfeit_vision.cli import feedback as feedback_commands
+from counterfeit_vision.cli import package as package_commands
+from counterfeit_vision.cli import review as review_commands
 from counterfeit_vision.cli import scan as scan_commands
 from counterfeit_vision.cli import sellers as sellers_commands
 from counterfeit_vision.cli import titles as titles_commands
@@ -36,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     titles_commands.register(sub)
     feedback_commands.register(sub)
     sellers_commands.register(sub)
+    package_commands.register(sub)
+    review_commands.register(sub)
     return parser
 
 

@@ -7,7 +7,16 @@ An embedded SQLite database (one file; default ``feedback.sqlite3``) with
 - ``outcomes``: what a brand or a seller's appeal decided about a listing;
 - ``labels``: the current verdict per (listing, brand), derived from the outcomes, with
   the decision it is about (the latest one recorded before the first outcome arrived);
-- ``imports``: a log of imported outcome files.
+- ``imports``: a log of imported outcome files;
+- ``reviewers`` (schema 2): the review app's access tokens, one brand each, stored only as
+  the SHA-256 of the token;
+- ``verdicts`` (schema 2): every verdict given in the review app, with who, when, the note
+  and the version of the result judged; a ``counterfeit`` or ``genuine`` verdict is also an
+  outcome (``confirmed_fake`` / ``rejected``, source ``brand``), so labels, seller history
+  and ``train`` see it like an imported one.
+
+Schema versions: a store of an older version is brought up to date when opened (the new
+tables are created, the version in ``meta`` is raised); a newer one is refused.
 
 Outcome files (``counterfeit-vision feedback import FILE``)
 ---------------------------------------------------------
@@ -60,6 +69,7 @@ import csv
 import hashlib
 import io
 import json
+import secrets
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -70,10 +80,15 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 from counterfeit_vision._text import brief, replace_surrogates
 from counterfeit_vision.fusion.cues import FEATURE_NAMES
 
-__all__ = ["DEFAULT_DB", "FeedbackStore", "ImportReport", "OUTCOMES", "OutcomeError"]
+__all__ = ["DEFAULT_DB", "FeedbackStore", "ImportReport", "OUTCOMES", "OutcomeError", "Reviewer", "VERDICTS",
+           "result_version"]
 
 DEFAULT_DB = "feedback.sqlite3"
-SCHEMA_VERSION = 2  # 2: outcomes.reporter (stores of version 1 are migrated on open)
+# 2: outcomes.reporter; 3: reviewers and verdicts (the review app). Older stores are migrated on open.
+SCHEMA_VERSION = 3
+# review-app verdict -> the outcome it is (None: an appeal note, no verdict on the listing yet)
+VERDICTS: Mapping[str, str | None] = {"counterfeit": "confirmed_fake", "genuine": "rejected", "appeal": None}
+MAX_NOTE_CHARS = 2000
 # outcome -> (is_fake, expected source, stage: appeals come after brand reviews)
 OUTCOMES: Mapping[str, tuple[int, str, int]] = {
     "confirmed_fake": (1, "brand", 0),
@@ -137,7 +152,51 @@ CREATE TABLE IF NOT EXISTS labels (
     PRIMARY KEY (listing_id, brand_id)
 );
 CREATE INDEX IF NOT EXISTS labels_seller ON labels (seller_id);
+CREATE TABLE IF NOT EXISTS reviewers (
+    id INTEGER PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    brand_id TEXT NOT NULL,
+    label TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    id INTEGER PRIMARY KEY,
+    listing_id TEXT NOT NULL,
+    brand_id TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    note TEXT,
+    reviewer_id INTEGER NOT NULL REFERENCES reviewers (id),
+    decided_at TEXT NOT NULL,
+    result_version TEXT NOT NULL,
+    outcome_id INTEGER REFERENCES outcomes (id)
+);
+CREATE INDEX IF NOT EXISTS verdicts_listing ON verdicts (brand_id, listing_id);
 """
+
+
+@dataclass(frozen=True)
+class Reviewer:
+    """A review-app reviewer: one brand, known by the id of their token."""
+
+    id: int
+    brand_id: str
+    label: str | None = None
+
+    @property
+    def who(self) -> str:
+        """How the reviewer is named in outcomes and verdicts."""
+        return f"reviewer:{self.id}"
+
+
+def result_version(result: Any) -> str:
+    """The version of a result a verdict is about: SHA-256 of its canonical JSON (first 16 hex digits)."""
+    d = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    return "result-" + hashlib.sha256(json.dumps(d, sort_keys=True, ensure_ascii=True).encode()).hexdigest()[:16]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 class _Abort(Exception):
@@ -207,7 +266,7 @@ class FeedbackStore:
             elif int(row[0]) > SCHEMA_VERSION:
                 raise RuntimeError(f"{self.path}: schema version {row[0]} is newer than this library "
                                    f"({SCHEMA_VERSION})")
-            else:
+            else:  # the script above created the tables an older store lacked; columns are added here
                 _migrate(con, int(row[0]))
 
     @contextmanager
@@ -364,7 +423,7 @@ class FeedbackStore:
             return 0.0
         return float(min(1.0, max(0.0, (fake + self.prior_fake) / (total + self.prior_total))))
 
-    def verdicts(self) -> list[dict]:
+    def labelled_verdicts(self) -> list[dict]:
         """Every current verdict with the outcome that decided it, for seller risk: listing_id,
         brand_id, seller_id, is_fake, outcome, decided_at (None when the file gave no time)."""
         sql = ("SELECT l.listing_id, l.brand_id, l.seller_id, l.is_fake, o.outcome, o.decided_at "
@@ -400,6 +459,108 @@ class FeedbackStore:
                             "confidence": float(conf), "recorded_at": at, "reporter": reporter})
         return out
 
+    # ------------------------------------------------------------- review app
+    def add_reviewer(self, brand_id: str, label: str | None = None) -> tuple[Reviewer, str]:
+        """A new reviewer of ``brand_id`` and their token. The token is returned once; only its hash is stored."""
+        token = "cvr_" + secrets.token_urlsafe(32)
+        with self._transaction() as con:
+            cur = con.execute("INSERT INTO reviewers (token_sha256, brand_id, label, created_at) VALUES (?,?,?,?)",
+                              (_token_hash(token), brand_id, label, _now()))
+        return Reviewer(int(cur.lastrowid), brand_id, label), token
+
+    def reviewer_for_token(self, token: str | None) -> Reviewer | None:
+        """The (not revoked) reviewer a token belongs to, or None."""
+        if not token or len(token) > 200:
+            return None
+        with self._connect() as con:
+            row = con.execute("SELECT id, brand_id, label FROM reviewers WHERE token_sha256 = ? AND revoked_at IS NULL",
+                              (_token_hash(token),)).fetchone()
+        return Reviewer(int(row[0]), row[1], row[2]) if row else None
+
+    def revoke_reviewer(self, reviewer_id: int) -> bool:
+        with self._transaction() as con:
+            cur = con.execute("UPDATE reviewers SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                              (_now(), int(reviewer_id)))
+        return bool(cur.rowcount)
+
+    def record_verdict(self, result: Any, reviewer: Reviewer, verdict: str, note: str | None = None,
+                       *, decided_at: str | None = None) -> int:
+        """Record a reviewer's verdict on a result of their brand (one transaction); returns the verdict id.
+
+        ``counterfeit`` / ``genuine`` are also stored as a ``confirmed_fake`` / ``rejected`` outcome
+        (so the label, seller history and ``train`` follow); ``appeal`` stores the seller's appeal note.
+        The result's decision is recorded first when the store has none for it (a scan without
+        ``--feedback-db``), so the label has the features ``train`` learns from.
+
+        Raises:
+            ValueError: an unknown verdict, an appeal without a note, a note too long, a result of
+                another brand than the reviewer's.
+        """
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {brief(verdict)}")
+        note = replace_surrogates(note.strip())[0] if isinstance(note, str) and note.strip() else None
+        if note is not None and len(note) > MAX_NOTE_CHARS:
+            raise ValueError(f"note is longer than {MAX_NOTE_CHARS} characters")
+        if verdict == "appeal" and note is None:
+            raise ValueError("an appeal needs a note saying what the seller claims")
+        if result.brand != reviewer.brand_id:
+            raise ValueError("a reviewer judges only their own brand's listings")
+        version, at = result_version(result), decided_at or _now()
+        if not self._has_decision(result.id, result.brand):
+            self.record_decisions([result])
+        with self._transaction() as con:
+            outcome_id = None
+            if VERDICTS[verdict] is not None:
+                outcome_id = self._add_review_outcome(con, result, reviewer, VERDICTS[verdict], at)
+            cur = con.execute("INSERT INTO verdicts (listing_id, brand_id, verdict, note, reviewer_id, decided_at, "
+                              "result_version, outcome_id) VALUES (?,?,?,?,?,?,?,?)",
+                              (result.id, result.brand, verdict, note, reviewer.id, at, version, outcome_id))
+        return int(cur.lastrowid)
+
+    def _has_decision(self, listing_id: str, brand_id: str) -> bool:
+        with self._connect() as con:
+            return con.execute("SELECT 1 FROM decisions WHERE listing_id = ? AND brand_id = ? LIMIT 1",
+                               (listing_id, brand_id)).fetchone() is not None
+
+    @staticmethod
+    def _add_review_outcome(con: sqlite3.Connection, result: Any, reviewer: Reviewer, outcome: str, at: str) -> int:
+        is_fake, source, stage = OUTCOMES[outcome]
+        latest = con.execute("SELECT id, seller_id FROM decisions WHERE listing_id = ? AND brand_id = ? "
+                             "ORDER BY id DESC LIMIT 1", (result.id, result.brand)).fetchone()
+        row = {"listing_id": result.id, "brand_id": result.brand, "outcome": outcome, "source": source,
+               "decided_at": at}
+        cur = con.execute(
+            "INSERT INTO outcomes (key, listing_id, brand_id, seller_id, outcome, is_fake, source, stage, reviewer, "
+            "decided_at, decision_id, import_id, reporter) VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?)",
+            (_outcome_key(row) + f":{reviewer.id}", result.id, result.brand, latest[1] if latest else None, outcome,
+             is_fake, source, stage, reviewer.who, at, latest[0] if latest else None, reviewer.who))
+        _refresh_label(con, result.id, result.brand)
+        return int(cur.lastrowid)
+
+    def verdicts(self, brand_id: str | None = None) -> list[dict]:
+        """Review-app verdicts (all, or one brand's), oldest first."""
+        sql = "SELECT * FROM verdicts" + (" WHERE brand_id = ?" if brand_id is not None else "") + " ORDER BY id"
+        with self._connect() as con:
+            con.row_factory = sqlite3.Row
+            return [dict(r) for r in con.execute(sql, (brand_id,) if brand_id is not None else ())]
+
+    def latest_verdicts(self, brand_id: str) -> dict[str, str]:
+        """listing id -> the brand's latest verdict on it."""
+        with self._connect() as con:
+            rows = con.execute("SELECT listing_id, verdict FROM verdicts WHERE brand_id = ? ORDER BY id",
+                               (brand_id,)).fetchall()
+        return dict(rows)
+
+    def confirmation_rate(self, brand_id: str) -> tuple[int, int]:
+        """(confirmed, judged): of the brand's listings with a counterfeit/genuine verdict, how many are fakes.
+
+        The latest verdict of each listing counts; appeals are not judgements."""
+        with self._connect() as con:
+            rows = con.execute("SELECT listing_id, verdict FROM verdicts WHERE brand_id = ? AND verdict != 'appeal' "
+                               "ORDER BY id", (brand_id,)).fetchall()
+        latest = dict(rows)
+        return sum(v == "counterfeit" for v in latest.values()), len(latest)
+
     def stats(self) -> dict:
         with self._connect() as con:
             q = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
@@ -417,7 +578,7 @@ def _migrate(con: sqlite3.Connection, version: int) -> None:
     con.execute("BEGIN IMMEDIATE")
     try:
         columns = {r[1] for r in con.execute("PRAGMA table_info(outcomes)")}
-        if "reporter" not in columns:  # version 1 -> 2
+        if "reporter" not in columns:  # version 1 -> 2 (version 3's tables come from the schema script)
             con.execute("ALTER TABLE outcomes ADD COLUMN reporter TEXT")
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
     except BaseException:

@@ -10,11 +10,16 @@ from PIL import Image
 from counterfeit_vision.catalog import Brand, Catalog
 from counterfeit_vision.fusion.cues import BrandCues, price_cue
 from counterfeit_vision.listing import Evidence, Listing, Photo
+from counterfeit_vision.titles.matcher import REASON_WEIGHTS
 
 if TYPE_CHECKING:
     from counterfeit_vision.image.photo_brands import PhotoBrands
 
-__all__ = ["ListingInputs", "build_cues", "build_evidence", "image_score"]
+__all__ = ["CLAIMS", "ListingInputs", "build_cues", "build_evidence", "image_claim", "image_score"]
+
+# What an image evidence item establishes, strongest first. "verified_logo" and "copied_photo" are
+# made only when the keypoint check passed; otherwise the item says it is a resemblance.
+CLAIMS = ("verified_logo", "logo_like", "copied_photo", "similar_photo")
 
 
 @dataclass
@@ -25,6 +30,8 @@ class ListingInputs:
     photos: list[tuple[str, Image.Image]] = field(default_factory=list)   # (path, decoded photo)
     seen: list[PhotoBrands] = field(default_factory=list)                 # per photo: hits, reads, sightings
     title_findings: list = field(default_factory=list)                    # TitleFinding
+    # (brand_id, start, end, reason code, why): every misuse span of the title (TitleMatcher.misuse_marks)
+    title_marks: list[tuple[str, int, int, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     identities: dict[int, Photo] = field(default_factory=dict)  # image number -> content hash and pHash
     storefront_findings: list = field(default_factory=list)  # sellers.storefront.StorefrontFinding
@@ -156,17 +163,22 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
     for i, photo in enumerate(inp.seen):
         for hit in photo.hits:
             if hit.brand_id == brand.id:
-                ev.append(_image_evidence(hit, *inp.photos[i]))
+                ev.append(_image_evidence(hit, brand, *inp.photos[i]))
     for f in inp.title_findings:
         if f.brand_id == brand.id:
             ev.append(Evidence("title", brand.id, float(f.score),
                                f"title {f.verdict}" + (f": {', '.join(f.reasons)}" if f.reasons else ""),
                                text=f.matched_text, span=tuple(f.span), reasons=tuple(f.reasons)))
+    for brand_id, start, end, code, why in inp.title_marks:
+        # the words around the brand that make it misuse (the brand's own words are the finding above)
+        if brand_id == brand.id and code in ("indicator", "lookalike_phrase"):
+            ev.append(Evidence("title", brand.id, REASON_WEIGHTS.get(code, 0.5), f"title: {why}",
+                               text=listing.title[start:end], span=(start, end), reasons=(code,)))
     for box, found in inp.ocr_findings:
         for f in found:
             if f.brand_id == brand.id:
                 ev.append(Evidence("ocr_text", brand.id, max(float(f.score), cues.ocr_brand * 0.5),
-                                   f"text in photo {box.image_index}: {f.verdict}",
+                                   _ocr_detail(f, box, brand),
                                    image=inp.photos[box.image_index][0], image_index=box.image_index,
                                    box=to_original_pixels(box.box, inp.photos[box.image_index][1]),
                                    text=box.text, reasons=tuple(f.reasons)))
@@ -190,10 +202,35 @@ def build_evidence(inp: ListingInputs, cues: BrandCues, brand: Brand) -> tuple[E
     return tuple(sorted(ev, key=lambda e: -e.score))
 
 
-def _image_evidence(hit, photo_path: str, photo: Image.Image) -> Evidence:
-    what = "logo found" if hit.kind == "logo" else "official photo reused"
-    extra = ", geometrically verified" if getattr(hit, "verified", False) else ""
-    return Evidence(hit.kind, hit.brand_id, image_score(hit),
-                    f"{what} ({hit.method}{extra}), similarity {hit.similarity:.3f}",
+def image_claim(hit, brand_name: str) -> tuple[str, str]:
+    """(claim, wording) of an image hit: what was established, in words that match its strength.
+
+    A logo is "verified" and a photo a "copy" only when the keypoint check passed (``hit.verified``);
+    otherwise the wording says what the embedding saw: a resemblance, with its cosine.
+    """
+    sim = float(hit.similarity)
+    if hit.kind == "logo":
+        if getattr(hit, "verified", False):
+            return "verified_logo", (f"logo of {brand_name} verified by {hit.inliers} keypoint matches "
+                                     f"(reference {hit.ref_path})")
+        return "logo_like", f"logo-like region, resembling {brand_name}'s logo {hit.ref_path}, cosine {sim:.2f}"
+    if getattr(hit, "verified", False):
+        area = getattr(hit, "ref_area", None)
+        how = f"{area:.0%} of the reference area" if area else f"{hit.inliers} keypoint matches"
+        return "copied_photo", f"copy of official photo {hit.ref_path} (keypoint-verified, {how})"
+    return "similar_photo", f"similar to official photo {hit.ref_path}, cosine {sim:.2f}"
+
+
+def _image_evidence(hit, brand: Brand, photo_path: str, photo: Image.Image) -> Evidence:
+    claim, detail = image_claim(hit, brand.name)
+    return Evidence(hit.kind, hit.brand_id, image_score(hit), detail, claim=claim,
                     reference=hit.ref_path, ref_id=hit.ref_id, similarity=round(float(hit.similarity), 4),
                     image=photo_path, image_index=hit.image_index, box=to_original_pixels(hit.box, photo))
+
+
+def _ocr_detail(f, box, brand: Brand) -> str:
+    """A read naming the brand is a sighting with the read's confidence; misuse only with its reasons."""
+    if f.verdict == "misuse":
+        return f"text in photo {box.image_index}: misuse ({', '.join(f.reasons)})"
+    misread = " (a misreading of the name: not counted as misuse)" if "ocr_misread" in f.context else ""
+    return f"name of {brand.name} read in photo {box.image_index}, read confidence {box.confidence:.2f}{misread}"

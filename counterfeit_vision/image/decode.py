@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from counterfeit_vision._digest import file_digest
 
 __all__ = ["IMAGE_SUFFIXES", "JPEG_DRAFT_SCALES", "MAX_PIXELS", "ImageError", "bound_side", "content_sha256",
-           "load_rgb", "load_rgb_scaled", "probe_image"]
+           "inside_roots", "load_rgb", "load_rgb_scaled", "probe_image"]
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"})
 # 40 MP covers any phone camera; beyond that we refuse rather than risk a bomb.
@@ -67,6 +67,19 @@ def content_sha256(path: str | Path) -> str | None:
         return file_digest(p, algo="sha256")
     except (OSError, ValueError):
         return None
+
+
+def inside_roots(path: str | Path, roots: tuple[Path, ...]) -> bool:
+    """Whether ``path``, links resolved, lies inside one of the (resolved) folders ``roots``.
+
+    The confinement of ``--image-root``: a path outside is refused without touching the file,
+    so the answer is the same whether or not it exists.
+    """
+    try:
+        real = Path(path).resolve()
+    except (OSError, ValueError, RuntimeError):
+        return False
+    return any(real.is_relative_to(root) for root in roots)
 
 
 # EXIF orientation -> the transpose that shows the photo upright (as Pillow's ImageOps.exif_transpose)

@@ -104,6 +104,7 @@ class ImageHit:
     verified: bool = False   # keypoint homography confirmed the reference in the photo
     inliers: int = 0         # RANSAC inliers of that homography
     phash_distance: int | None = None  # Hamming distance of perceptual hashes (photo hits)
+    ref_area: float | None = None      # photo hits: share of the reference's area the copy test found
 
     def __post_init__(self) -> None:
         if self.kind not in ("logo", "photo"):

@@ -151,7 +151,7 @@ class PhotoBrandFinder:
             if note:
                 result.notes.append(note)
             with timing.stage("titles"):
-                result.reads = [(box, self.titles.match(box.text)) for box in boxes]
+                result.reads = [(box, self.titles.match_photo_text(box.text)) for box in boxes]
             result.sightings = brands_in_photo(result.hits, result.reads)
             out.append(result)
         return out

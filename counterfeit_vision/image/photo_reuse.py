@@ -173,12 +173,14 @@ class PhotoMatch:
     detail: str = ""                   # the copy test's measurements, for reviewers and benchmarks
     box: Box | None = None
     method: str = "near_duplicate"
+    ref_area: float | None = None      # share of the reference's area the copy test found in the photo
 
     def hit_fields(self) -> dict[str, Any]:
         """Keyword arguments of ``image_matching.ImageHit`` (besides ``kind`` and ``image_index``)."""
         return {"brand_id": self.brand_id, "similarity": self.similarity, "ref_id": self.ref_id,
                 "ref_path": self.ref_path, "box": self.box, "method": self.method, "score": self.score,
-                "verified": self.verified, "inliers": self.inliers, "phash_distance": self.phash_distance}
+                "verified": self.verified, "inliers": self.inliers, "phash_distance": self.phash_distance,
+                "ref_area": self.ref_area}
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,8 @@ class PhotoReuseMatcher:
         emb = embedding_score(c.similarity) if c.similarity > -1 else 0.0
         hsh = hash_score(c.phash_distance)
         common = dict(brand_id=c.brand_id, ref_id=c.ref_id, ref_path=c.path, similarity=max(c.similarity, 0.0),
-                      phash_distance=c.phash_distance, detail=describe(v))
+                      phash_distance=c.phash_distance, detail=describe(v),
+                      ref_area=v.keypoints.ref_sides[0] * v.keypoints.ref_sides[1] if v is not None else None)
         if c.phash_distance is not None and c.phash_distance <= EXACT_HASH_BITS:
             return PhotoMatch(score=hsh, reason="exact_hash", verified=is_copy(v),
                               inliers=v.inliers if v is not None else 0, **common)

@@ -35,14 +35,16 @@ from PIL import Image
 
 from counterfeit_vision._atomic import atomic_write
 from counterfeit_vision.catalog import Catalog
-from counterfeit_vision.image.decode import ImageError, load_rgb
+from counterfeit_vision.image.decode import ImageError, inside_roots, load_rgb
 from counterfeit_vision.listing import Evidence, Listing, Result
 
-__all__ = ["write_report", "render_report", "THUMB_SIDE", "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
+__all__ = ["write_report", "render_report", "render_card", "highlight_title", "unchecked_photos", "THUMB_SIDE",
+           "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
 
 THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
 PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
 REF_SIDE = 200          # long side of a reference image thumbnail
+ZOOM_SIDE = 200         # long side of a matched region, zoomed beside its reference
 MAX_PHOTOS = 8          # photos shown per listing (those with evidence first)
 JPEG_QUALITY = 80
 DRAWN_KINDS = ("logo", "photo", "ocr_text")     # evidence kinds that point at a place in a photo
@@ -54,7 +56,8 @@ KIND_LABELS = {"logo": "logo", "photo": "official photo", "ocr_text": "text", "t
 
 
 def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
-                 listings: list[Listing] | None = None, include_passed: bool = False) -> Path:
+                 listings: list[Listing] | None = None, include_passed: bool = False,
+                 image_roots: Sequence[str | Path] = ()) -> Path:
     """Write the evidence page for ``results`` to ``path`` atomically; return the path.
 
     Args:
@@ -66,20 +69,25 @@ def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
         listings: give the titles (to highlight misused words) and the photos;
             matched to results by id.
         include_passed: also show listings that passed.
+        image_roots: show listing photos only from inside these folders (``scan --image-root``);
+            the others are shown as not read, with why.
     """
     path = Path(path)
-    page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed)
+    page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed,
+                         image_roots=image_roots)
     with atomic_write(path, errors="replace") as f:  # valid UTF-8 whatever the titles hold
         f.write(page)
     return path
 
 
 def render_report(results: Sequence[Result], *, catalog: Catalog | None = None,
-                  listings: Iterable[Listing] | None = None, include_passed: bool = False) -> str:
+                  listings: Iterable[Listing] | None = None, include_passed: bool = False,
+                  image_roots: Sequence[str | Path] = ()) -> str:
     """The page as a string (see :func:`write_report`)."""
     by_id = {listing.id: listing for listing in (listings or ())}
-    thumbs = _Thumbnails()
-    shown = [r for r in results if include_passed or r.error or r.decision != "pass"]
+    thumbs = _Thumbnails.confined(image_roots, catalog)
+    # a pass whose photos could not be checked is shown too: it passed without its photos being seen
+    shown = [r for r in results if include_passed or r.error or r.decision != "pass" or unchecked_photos(r)]
     shown.sort(key=lambda r: (DECISION_ORDER[_decision(r)], -r.confidence, r.id))
     cards = [_card(r, by_id.get(r.id), catalog, thumbs) for r in shown]
     return _page(results, shown, cards, catalog, include_passed)
@@ -95,16 +103,62 @@ class _Thumb:
 
 
 class _Thumbnails:
-    """Decode each image once per page, safely, into a base64 JPEG thumbnail."""
+    """Decode each image once per page, safely, into a base64 JPEG thumbnail.
 
-    def __init__(self) -> None:
+    With ``roots``, listing photos outside those folders are not read (``--image-root``);
+    ``trusted`` folders (the catalogue) are always read."""
+
+    def __init__(self, roots: tuple[Path, ...] = (), trusted: tuple[Path, ...] = ()) -> None:
         self._cache: dict[tuple[str, int], _Thumb] = {}
+        self._zooms: dict[tuple, _Thumb] = {}
+        self.roots, self.trusted = roots, trusted
+
+    @classmethod
+    def confined(cls, image_roots: Sequence[str | Path], catalog: Catalog | None) -> "_Thumbnails":
+        trusted = (Path(catalog.root).resolve(),) if catalog is not None and catalog.root is not None else ()
+        return cls(tuple(Path(p).resolve() for p in image_roots), trusted)
+
+    def _refused(self, path: str | Path) -> bool:
+        return bool(self.roots) and not inside_roots(path, self.roots + self.trusted)
 
     def get(self, path: str | Path, side: int) -> _Thumb:
         key = (str(path), side)
         if key not in self._cache:
-            self._cache[key] = self._make(Path(path), side)
+            if self._refused(path):
+                self._cache[key] = _Thumb(error="outside the allowed image folders; not read")
+            else:
+                self._cache[key] = self._make(Path(path), side)
         return self._cache[key]
+
+    def zoom(self, path: str | Path, box, side: int) -> _Thumb:
+        """The region ``box`` (photo pixels) of a photo, scaled so its longer side is ``side``."""
+        key = (str(path), tuple(box), side)
+        if key not in self._zooms:
+            self._zooms[key] = _Thumb(error="outside the allowed image folders; not read") if self._refused(path) \
+                else self._make_zoom(Path(path), box, side)
+        return self._zooms[key]
+
+    @staticmethod
+    def _make_zoom(path: Path, box, side: int) -> _Thumb:
+        try:
+            img = load_rgb(path)                     # boxes are in the file's (upright) pixels
+            x1, y1, x2, y2 = (int(v) for v in box)
+            x1, x2 = sorted((max(0, min(x1, img.width)), max(0, min(x2, img.width))))
+            y1, y2 = sorted((max(0, min(y1, img.height)), max(0, min(y2, img.height))))
+            if x2 <= x1 or y2 <= y1:
+                return _Thumb(error="the box lies outside the photo")
+            region = img.crop((x1, y1, x2, y2))
+            scale = side / max(region.size)
+            region = region.resize((max(1, round(region.width * scale)), max(1, round(region.height * scale))),
+                                   Image.Resampling.LANCZOS)
+            buf = io.BytesIO()
+            region.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+        except ImageError as exc:
+            return _Thumb(error=str(exc))
+        except Exception as exc:  # anything else about one image stays with that image
+            return _Thumb(error=f"cannot show the region: {type(exc).__name__}: {exc}")
+        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        return _Thumb(uri, region.width, region.height, x2 - x1, y2 - y1)
 
     @staticmethod
     def _make(path: Path, side: int) -> _Thumb:
@@ -120,6 +174,19 @@ class _Thumbnails:
             return _Thumb(error=f"cannot show image {path.name}: {type(exc).__name__}: {exc}")
         uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         return _Thumb(uri, img.width, img.height, ow, oh)
+
+
+def render_card(r: Result, listing: Listing | None = None, *, catalog: Catalog | None = None,
+                image_roots: Sequence[str | Path] = ()) -> str:
+    """One listing's evidence card as an HTML fragment (the review app shows it beside its buttons).
+
+    With ``image_roots``, listing photos outside those folders are shown as not read, with why."""
+    return _card(r, listing, catalog, _Thumbnails.confined(image_roots, catalog))
+
+
+def unchecked_photos(r: Result) -> list[str]:
+    """The result's notes saying a photo was not looked at (missing, unreadable, outside the image roots)."""
+    return [n for n in r.notes if n.startswith("image") and " ignored" in n]
 
 
 # ---------------------------------------------------------------- one listing
@@ -156,7 +223,11 @@ def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _
     ]
     if r.error:
         parts.append(f'<p class="error">error: {_e(r.error)}</p>')
-    parts.append(f'<p class="title">{_highlight(title, r.evidence) if listing else _no_title(r)}</p>')
+    unchecked = unchecked_photos(r)
+    if unchecked:
+        parts.append('<p class="unchecked"><b>photo(s) not checked:</b> ' + "; ".join(_e(n) for n in unchecked)
+                     + "</p>")
+    parts.append(f'<p class="title">{highlight_title(title, r.evidence) if listing else _no_title(r)}</p>')
     if listing is not None:
         facts = [f"{listing.price:g} {_e(listing.currency or '')}" if listing.price is not None else None,
                  f"seller <code>{_e(listing.seller_id)}</code>" if listing.seller_id else None,
@@ -186,8 +257,9 @@ def _no_title(r: Result) -> str:
     return '<span class="muted">title not available</span>'
 
 
-def _highlight(title: str, evidence: Sequence[Evidence]) -> str:
-    """The title, escaped, with ``<mark>`` around every title-evidence span."""
+def highlight_title(title: str, evidence: Sequence[Evidence]) -> str:
+    """The title, escaped, with ``<mark>`` around every title-evidence span: each misuse span (evasive
+    spelling, indicator, look-alike phrase) with its reason in a ``<sup>`` beside it."""
     if not title:
         return '<span class="muted">(no title)</span>'
     spans: list[tuple[int, int, str]] = []
@@ -200,7 +272,10 @@ def _highlight(title: str, evidence: Sequence[Evidence]) -> str:
             continue
         a, b = max(0, a), min(len(title), b)
         if a < b:
-            spans.append((a, b, "; ".join(ev.reasons) or ev.detail))
+            # a misuse mark says its reason in its detail ("title: counterfeit indicator 'aaa'")
+            why = ev.detail.removeprefix("title: ") if ev.detail.startswith("title: ") else (
+                "; ".join(ev.reasons) or ev.detail)
+            spans.append((a, b, why if ev.score > 0 or ev.reasons else ""))
     spans.sort()
     merged: list[list] = []
     for a, b, why in spans:
@@ -213,7 +288,11 @@ def _highlight(title: str, evidence: Sequence[Evidence]) -> str:
     out, pos = [], 0
     for a, b, why in merged:
         out.append(_e(title[pos:a]))
-        out.append(f'<mark title="{_e(why)}">{_e(title[a:b])}</mark>')
+        if why:  # a misuse span, with its reason beside it
+            out.append(f'<mark title="{_e(why)}" class="misuse">{_e(title[a:b])}</mark>'
+                       f'<sup class="why">{_e(why)}</sup>')
+        else:    # the brand named, legitimately
+            out.append(f'<mark title="brand named" class="brand">{_e(title[a:b])}</mark>')
         pos = b
     out.append(_e(title[pos:]))
     return "".join(out)
@@ -274,18 +353,31 @@ def _figure(path: str, evs: list[Evidence], catalog: Catalog | None, thumbs: _Th
         for ev in evs:
             out.append(_box(ev, t))
         out.append(f'</div><figcaption>{_e(name)} ({t.orig_width}×{t.orig_height})</figcaption></figure>')
-    refs = [ev for ev in evs if ev.kind in ("logo", "photo") and ev.reference]
-    if refs:
+    shown = [ev for ev in evs if ev.box is not None or (ev.kind in ("logo", "photo") and ev.reference)]
+    if shown:
         out.append('<div class="refs">')
         seen = set()
-        for ev in refs:
-            if ev.reference in seen:
-                continue
-            seen.add(ev.reference)
-            out.append(_reference(ev, catalog, thumbs))
+        for ev in shown:
+            # each matched region zoomed, beside the reference it matched
+            pair = [_zoomed(path, ev, thumbs)] if ev.box is not None and not t.error else []
+            if ev.kind in ("logo", "photo") and ev.reference and ev.reference not in seen:
+                seen.add(ev.reference)
+                pair.append(_reference(ev, catalog, thumbs))
+            if pair:
+                out.append('<div class="pair">' + "".join(pair) + "</div>")
         out.append("</div>")
     out.append("</div>")
     return "\n".join(out)
+
+
+def _zoomed(path: str, ev: Evidence, thumbs: _Thumbnails) -> str:
+    z = thumbs.zoom(path, ev.box, ZOOM_SIDE)
+    label = _e(KIND_LABELS.get(ev.kind, ev.kind))
+    if z.error:
+        return f'<figure class="zoom"><div class="placeholder small">region not shown: {_e(z.error)}</div></figure>'
+    return (f'<figure class="zoom"><img class="zoom-img" src="{z.uri}" width="{z.width}" height="{z.height}" '
+            f'alt="zoomed {label} region"><figcaption>{label} region, zoomed ({z.orig_width}×{z.orig_height} px)'
+            f'</figcaption></figure>')
 
 
 def _box(ev: Evidence, t: _Thumb) -> str:

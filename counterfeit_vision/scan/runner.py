@@ -160,7 +160,8 @@ def scan_file(opts: ScanOptions) -> ScanOutcome:
     if opts.report is not None:
         from counterfeit_vision.report import write_report
 
-        write_report(results, opts.report, catalog=catalog, listings=[r for r in rows if isinstance(r, Listing)])
+        write_report(results, opts.report, catalog=catalog, listings=[r for r in rows if isinstance(r, Listing)],
+                     image_roots=opts.config.image_roots)
     return ScanOutcome(results, info)
 
 

@@ -86,7 +86,7 @@ class SellerRisk:
 def verdicts_from_store(store) -> list[Verdict]:
     """The feedback store's current verdicts that name a seller."""
     return [Verdict(r["listing_id"], r["brand_id"], r["seller_id"], bool(r["is_fake"]), r["outcome"],
-                    _parse_time(r["decided_at"])) for r in store.verdicts() if r["seller_id"]]
+                    _parse_time(r["decided_at"])) for r in store.labelled_verdicts() if r["seller_id"]]
 
 
 def _parse_time(value: str | None) -> datetime | None:

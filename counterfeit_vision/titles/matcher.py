@@ -30,7 +30,8 @@ from counterfeit_vision.titles.rules import (
     title_indicators,
 )
 
-__all__ = ["TitleFinding", "TitleMatcher", "REASON_WEIGHTS", "MAX_TITLE_CHARS"]
+__all__ = ["TitleFinding", "TitleMatcher", "REASON_WEIGHTS", "MAX_TITLE_CHARS", "PHOTO_TEXT_MISUSE",
+           "photo_text_finding"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ REASON_WEIGHTS: dict[str, float] = {
     "misspelling": 0.6, "foreign_script_name": 0.6, "brand_stuffing": 0.6, "abbreviation": 0.5,
 }
 _REASON_ORDER = {r: i for i, r in enumerate(REASON_WEIGHTS)}
+
+# Photo text comes through OCR, which misreads letters ("Sprie", "Goegle", "K O R V E X", "Haidane"): a
+# near-miss of a name there is a sighting of the brand, not a seller's evasion. Misuse in photo text
+# needs what OCR noise does not make: indicator words and look-alike phrasing, a digit or symbol inside
+# the letters ("G00gle"), a coded name, a false "for <brand>".
+PHOTO_TEXT_MISUSE = frozenset({"indicator", "lookalike_phrase", "leetspeak", "evasive_alias", "false_compatibility"})
 
 # Reasons that only a deliberate hand produces: they stand even without brand context.
 _HARD_EVASION = frozenset({"homoglyph_script_mix", "invisible_chars", "styled_letters", "evasive_alias"})
@@ -120,6 +127,39 @@ class TitleMatcher:
                 defaults to the most frequent words of seven marketplace languages.
         """
         return cls(Lexicon(catalog, common_words))
+
+    def misuse_marks(self, title: str, finding: TitleFinding) -> list[tuple[int, int, str, str]]:
+        """Every span of ``title`` that makes ``finding`` misuse: ``(start, end, reason code, why)``.
+
+        The brand's own words carry the spelling reasons (``leetspeak``, ``misspelling``, ...); a
+        counterfeit indicator ("replica", "AAA") and a look-alike phrase ("style", "inspired by")
+        are marked where they stand. A reviewer sees each highlighted with its reason.
+        """
+        if finding.verdict != "misuse" or not isinstance(title, str):
+            return []
+        text = title[:MAX_TITLE_CHARS]
+        nt = normalize(text)
+        marks: list[tuple[int, int, str, str]] = []
+        spelling = [r for r in finding.reasons if r not in _PLACED_REASONS]
+        if spelling:
+            marks.append((*finding.span, spelling[0], "brand name: " + ", ".join(spelling)))
+        info = self._brand_info(finding.brand_id)
+        if "indicator" in finding.reasons and info is not None:
+            for ind in title_indicators(nt):
+                if self._indicator_applies(ind, info):
+                    marks.append((*nt.plain_to_original(ind.start, ind.end), "indicator",
+                                  f"counterfeit indicator {ind.term!r}"))
+        if "lookalike_phrase" in finding.reasons:
+            marks += _phrase_marks(nt, finding.span)
+        return sorted(set(marks))
+
+    def _brand_info(self, brand_id: str) -> BrandInfo | None:
+        return next((b for b in self.lexicon.brands if b.brand.id == brand_id), None)
+
+    def match_photo_text(self, text: str) -> list[TitleFinding]:
+        """Findings for text OCR read in a photo: :meth:`match` with OCR's misreadings not counted as
+        misuse (:func:`photo_text_finding`)."""
+        return [photo_text_finding(f) for f in self.match(text)]
 
     def match(self, title: str, *, category: str | None = None) -> list[TitleFinding]:
         """Findings for one title (or OCR text), one per brand, ordered by position."""
@@ -353,6 +393,54 @@ class TitleMatcher:
         span = nt.plain_to_original(*best.plain_span)
         return TitleFinding(info.brand.id, "misuse" if ordered else "mention", ordered, span,
                             text[span[0]:span[1]], score)
+
+
+# reasons about the words around the brand, marked where they stand (misuse_marks); the others are
+# about the brand's own words
+_PLACED_REASONS = frozenset({"indicator", "lookalike_phrase"})
+
+
+def _phrase_marks(nt: NormalizedTitle, span: tuple[int, int]) -> list[tuple[int, int, str, str]]:
+    """The look-alike phrase words around the brand words at ``span`` (original characters)."""
+    tokens = nt.texts
+    inside = [i for i in range(len(tokens))
+              if nt.plain_to_original(nt.pstarts[i], nt.pends[i])[0] < span[1]
+              and nt.plain_to_original(nt.pstarts[i], nt.pends[i])[1] > span[0]]
+    if not inside:
+        return []
+    first, last = inside[0], inside[-1] + 1
+    phrase = lookalike_phrase(tokens, first, last)
+    if phrase is None:
+        return []
+    words = phrase.split()
+    n = len(words)
+    if first - n >= 0 and list(tokens[first - n:first]) == words:
+        a, b = nt.pstarts[first - n], nt.pends[first - 1]
+    else:
+        i = next((i for i in range(last, min(last + 3, len(tokens))) if tokens[i] == phrase), None)
+        if i is None:
+            return []
+        a, b = nt.pstarts[i], nt.pends[i]
+    return [(*nt.plain_to_original(a, b), "lookalike_phrase", f"look-alike phrase {phrase!r}")]
+
+
+def photo_text_finding(finding: TitleFinding) -> TitleFinding:
+    """A finding on OCR text, with the reasons OCR noise can produce taken out (see PHOTO_TEXT_MISUSE).
+
+    A read whose only reasons were misreadings becomes a ``mention`` (``context`` gains
+    ``"ocr_misread"``): the photo shows the brand's name, with the read's confidence, and that is all.
+    """
+    if finding.verdict != "misuse":
+        return finding
+    kept = tuple(r for r in finding.reasons if r in PHOTO_TEXT_MISUSE)
+    if kept == finding.reasons:
+        return finding
+    if not kept:
+        return replace(finding, verdict="mention", reasons=(), score=0.0, context=finding.context + ("ocr_misread",))
+    remaining = 1.0
+    for reason in kept:
+        remaining *= 1.0 - REASON_WEIGHTS.get(reason, 0.5)
+    return replace(finding, reasons=kept, score=round(1.0 - remaining, 4))
 
 
 def _drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:

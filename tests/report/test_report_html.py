@@ -92,7 +92,8 @@ def test_untrusted_text_is_escaped(sample, tmp_path):
 
 def test_title_spans_are_marked(sample, tmp_path):
     page = _report(sample, tmp_path)
-    assert re.search(r'<mark title="evasive alias">Nikee</mark> Air <mark title="[^"]*">replica</mark>', page)
+    assert re.search(r'<mark title="evasive alias" class="misuse">Nikee</mark><sup class="why">evasive alias</sup> '
+                     r'Air <mark title="[^"]*" class="misuse">replica</mark>', page)
 
 
 def test_highlight_merges_overlaps_and_ignores_bad_spans(tmp_path):
@@ -100,7 +101,7 @@ def test_highlight_merges_overlaps_and_ignores_bad_spans(tmp_path):
     ev = (Evidence("title", "b", 1.0, "x", span=(6, 11)), Evidence("title", "b", 1.0, "y", span=(8, 19)),
           Evidence("title", "b", 1.0, "z", span=(50, 60)), Evidence("title", "b", 1.0, "w", span=(5, 2)))
     page = render_report([Result("a", "review", 0.5, "b", evidence=ev)], listings=[Listing("a", title)])
-    assert re.search(r'cheap <mark title="x; y">nikee replica</mark>', page)
+    assert re.search(r'cheap <mark title="x; y" class="misuse">nikee replica</mark><sup class="why">x; y</sup>', page)
     assert page.count("<mark title") == 1
 
 
