@@ -10,7 +10,7 @@ import numpy as np
 
 from counterfeit_vision.cli.main import main
 from counterfeit_vision.feedback.reporters import label_weights, reporter_accuracy
-from counterfeit_vision.feedback.store import FeedbackStore, write_outcomes
+from counterfeit_vision.feedback.store import SCHEMA_VERSION, FeedbackStore, write_outcomes
 from counterfeit_vision.fusion.fitting import FeatureTable, fit_monotone_logistic
 from counterfeit_vision.listing import Result
 
@@ -68,7 +68,7 @@ def test_a_version_1_store_is_migrated_on_open(tmp_path):
     store = FeedbackStore(path)
     con = sqlite3.connect(path)
     assert "reporter" in {r[1] for r in con.execute("PRAGMA table_info(outcomes)")}
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     con.close()
     store.record_decisions([Result("a", "review", 0.5, "velora")])
     assert store.import_outcomes(write_outcomes(tmp_path / "o.jsonl", [
