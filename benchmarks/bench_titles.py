@@ -115,6 +115,70 @@ def build_lexicon_catalog(data: Path, *, with_dev: bool = True) -> Catalog:
     return Catalog.from_brands(brands.values())
 
 
+def _genuine_brand_categories(path: Path) -> dict[str, list[str]]:
+    """Each brand of the genuine titles' ``brand`` column with its most frequent categories."""
+    counts: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            brand = (row.get("brand") or "").strip()
+            if brand:
+                cats = counts.setdefault(brand, {})
+                cat = (row.get("category") or "").strip()
+                if cat:
+                    cats[cat] = cats.get(cat, 0) + 1
+    return {b: sorted(c, key=lambda k: -c[k])[:3] for b, c in counts.items()}
+
+
+def write_real_catalog(data: Path, out: Path, *, with_dev: bool = True) -> int:
+    """Write a catalogue as a new user would submit it, one ``brand.yaml`` per brand, into ``out``.
+
+    Unlike :func:`build_lexicon_catalog` nothing is deduplicated or pre-marked: every
+    simple-icons mark (title + ``aka``/``loc``/``dup``/``old`` aliases) and every brand of the
+    genuine titles' ``brand`` column (with its categories there) is a brand of its own, so
+    two marks may share a name, and no brand is flagged ``ambiguous`` or given accessories
+    by this script: what the library does with such a catalogue is what is measured. The
+    dev catalogue's hand-written brands (Nike, Gucci, Rolex ...: famous brands the shoe and
+    watch titles name) replace a simple-icons mark of the same name. Returns the brand count.
+    """
+    import shutil
+
+    import yaml
+
+    out.mkdir(parents=True, exist_ok=True)
+    dev_names: set[str] = set()
+    ids: set[str] = set()
+    if with_dev:
+        for folder in sorted(DEV_CATALOG.iterdir()):
+            if (folder / "brand.yaml").is_file():
+                shutil.copytree(folder, out / folder.name, dirs_exist_ok=True)
+                ids.add(folder.name)
+        dev_names = {b.name.casefold() for b in load_catalog(DEV_CATALOG)}
+    sources = [(title, aliases, []) for title, aliases in _simple_icons(data / "simple_icons" / "simple-icons.json")]
+    icon_titles = {t.casefold() for t, _, _ in sources}
+    sources += [(name, [], cats) for name, cats in
+                sorted(_genuine_brand_categories(data / "titles" / "genuine_titles.csv").items())
+                if name.casefold() not in icon_titles]
+    for title, aliases, categories in sources:
+        if title.casefold() in dev_names:
+            continue
+        slug = _SLUG.sub("-", title.casefold()).strip("-") or "brand"
+        brand_id, n = slug[:60], 2
+        while brand_id in ids:
+            brand_id, n = f"{slug[:56]}-{n}", n + 1
+        ids.add(brand_id)
+        raw = {"id": brand_id, "name": title}
+        names = [a for a in dict.fromkeys(aliases) if a.casefold() != title.casefold()]
+        if names:
+            raw["aliases"] = names
+        if categories:
+            raw["categories"] = categories
+        folder = out / brand_id
+        folder.mkdir(exist_ok=True)
+        (folder / "brand.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False),
+                                           encoding="utf-8")
+    return len(ids)
+
+
 _EVASIONS = (
     lambda t: t.replace("o", "0", 1), lambda t: t.replace("a", "\u0430", 1),
     lambda t: "replica " + t, lambda t: " ".join(t.split(" ", 1)[0].upper()) + " " + t,

@@ -22,6 +22,7 @@ from counterfeit_vision.titles.lexicon import (
     LINE,
     NAME,
     SPACED,
+    SPLIT,
     VARIANT,
     Entry,
     Lexicon,
@@ -72,8 +73,8 @@ class Hit(NamedTuple):
 def _spelling_reasons(plain: str, key: str, variant: str) -> list[str]:
     """Reasons from comparing the title's plain spelling with the catalogue key."""
     reasons = []
-    if variant == SPACED:
-        reasons.append("spaced_letters")
+    if variant in (SPACED, SPLIT):
+        reasons.append("spaced_letters" if variant == SPACED else "split_name")
         plain = plain.replace(" ", "")
         key = key.replace(" ", "")
     if variant == VARIANT:
@@ -149,7 +150,7 @@ def _make_hit(nt: NormalizedTitle, lex: Lexicon, entry_id: int, variant: str,
     reasons = [] if plain == entry.key else _spelling_reasons(plain, entry.key, variant)
     if entry.kind == LINE:
         reasons = []  # product lines vary in writing (Air Force I / 1): only a context cue
-    elif reasons and variant != SPACED and not _visual_ok(plain, entry, lex):
+    elif reasons and variant not in (SPACED, SPLIT) and not _visual_ok(plain, entry, lex):
         return None
     if reasons and entry.kind != ABBR and any(c.isdigit() for c in plain) and \
             sum(c.isalpha() for c in plain) < 2:

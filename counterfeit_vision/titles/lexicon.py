@@ -24,6 +24,7 @@ from typing import Iterable
 import ahocorasick
 
 from counterfeit_vision.catalog import Brand, Catalog
+from counterfeit_vision.titles.names import NameMark, mark_names
 from counterfeit_vision.titles.normalize import is_cjk, normalize, visual_fold
 from counterfeit_vision.titles.rules import BRAND_CUES, category_words
 
@@ -32,7 +33,7 @@ __all__ = ["Entry", "BrandInfo", "Lexicon", "edit_budget", "deletes", "load_comm
 log = logging.getLogger(__name__)
 
 NAME, ABBR, LINE, EVASIVE = "name", "abbr", "line", "evasive"
-PLAIN, SPACED, GLUED, VARIANT = "plain", "spaced", "glued", "variant"
+PLAIN, SPACED, GLUED, VARIANT, SPLIT = "plain", "spaced", "glued", "variant", "split"
 
 # Languages of the marketplaces whose ordinary words must never read as typos of a
 # brand, with the minimum word frequency (per word of text) to count as ordinary.
@@ -248,6 +249,8 @@ class Lexicon:
             for kind, text in _terms(info.brand):
                 self._add_entry(index, kind, text)
         self.exact_keys: dict[str, tuple[int, ...]] = self._exact_keys()
+        self.marks: tuple[NameMark, ...] = tuple(mark_names(catalog, self.very_common))
+        self.marked, self.shared = self._marked_entries()
         self.automaton = self._build_automaton()
         self.fuzzy_keys, self.delete_index = self._build_delete_index()
         # For each fuzzy key of a multi-word name: the name's other words (3+ letters).
@@ -268,11 +271,41 @@ class Lexicon:
                       key.isascii() and not is_cjk(text))
         self.entries.append(entry)
 
+    def _marked_entries(self) -> tuple[frozenset[int], dict[int, tuple[int, ...]]]:
+        """(name entries marked ambiguous for a word-like reason, name entry -> the other
+        brands whose name entries spell the same key)."""
+        index = {info.brand.id: i for i, info in enumerate(self.brands)}
+        word_like = {(index[m.brand_id], m.name) for m in self.marks
+                     if m.ambiguous and (m.overridden or any(not r.startswith("shared:") for r in m.reasons))}
+        marked = frozenset(i for i, e in enumerate(self.entries) if e.kind == NAME and (e.brand, e.source) in word_like)
+        shared: dict[int, tuple[int, ...]] = {}
+        for ids in self.exact_keys.values():
+            names = [i for i in ids if self.entries[i].kind == NAME]
+            brands = {self.entries[i].brand for i in names}
+            if len(brands) > 1:
+                for i in names:
+                    shared[i] = tuple(sorted(brands - {self.entries[i].brand}))
+        return marked, shared
+
     def _exact_keys(self) -> dict[str, tuple[int, ...]]:
         out: dict[str, list[int]] = {}
         for i, entry in enumerate(self.entries):
             out.setdefault(entry.key, []).append(i)
         return {k: tuple(v) for k, v in out.items()}
+
+    def _split_variants(self, entry: Entry) -> Iterable[str]:
+        """One space inside a single-word name ("pra da", "gu cci"), unless both halves are
+        ordinary words, so that "can on" never reads as Canon."""
+        key = entry.key
+        if entry.kind != NAME or not entry.latin or " " in key or len(key) < 5 or not key.isalpha():
+            return
+        if key in self.very_common:
+            return  # the name is a word itself: its halves are even more so
+        for i in range(2, len(key) - 1):
+            head, tail = key[:i], key[i:]
+            if (head in self.very_common and tail in self.very_common) or f"{head} {tail}" in self.exact_keys:
+                continue  # two words, or another brand's own two-word name (Cooler Master)
+            yield f" {visual_fold(head)} {visual_fold(tail)} "
 
     def _build_automaton(self) -> ahocorasick.Automaton:
         keys: dict[str, list[tuple[int, str]]] = {}
@@ -281,6 +314,10 @@ class Lexicon:
                 bucket = keys.setdefault(key, [])
                 if (i, variant) not in bucket:
                     bucket.append((i, variant))
+            for key in self._split_variants(entry):
+                bucket = keys.setdefault(key, [])
+                if (i, SPLIT) not in bucket:
+                    bucket.append((i, SPLIT))
         automaton = ahocorasick.Automaton()
         for key, value in keys.items():
             # Per match: (entry, variant, exact key or None); the key is given only when a
