@@ -305,6 +305,8 @@ class Lexicon:
             head, tail = key[:i], key[i:]
             if (head in self.very_common and tail in self.very_common) or f"{head} {tail}" in self.exact_keys:
                 continue  # two words, or another brand's own two-word name (Cooler Master)
+            if head in self.common_words and tail in self.common_words and max(len(head), len(tail)) >= 4:
+                continue  # a real word beside another: "uni-ball", "us robotics" (never "pra da")
             yield f" {visual_fold(head)} {visual_fold(tail)} "
 
     def _build_automaton(self) -> ahocorasick.Automaton:

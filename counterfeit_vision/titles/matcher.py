@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
-from counterfeit_vision.catalog import DEFAULT_ACCESSORY_WORDS, Catalog
+from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.titles.candidates import FuzzyFinder, Hit, find_hits
 from counterfeit_vision.titles.lexicon import ABBR, EVASIVE, LINE, NAME, BrandInfo, Lexicon
 from counterfeit_vision.titles.multibrand import (
@@ -25,6 +25,7 @@ from counterfeit_vision.titles.multibrand import (
 )
 from counterfeit_vision.titles.normalize import NormalizedTitle, normalize
 from counterfeit_vision.titles.rules import (
+    CATEGORY_WORDS,
     COLLAB_WORDS,
     COMPAT_CUES,
     FASHION_CATEGORIES,
@@ -227,7 +228,8 @@ class TitleMatcher:
             # An ambiguous name needs brand context: here (no cue, no category) only a
             # context word, a brand cue or the brand's own product line can give it.
             if (info.brand.ambiguous or hit.entry in marked) and words.isdisjoint(info.cue_words) and \
-                    not (line_brands and hit.brand in line_brands):
+                    not (line_brands and hit.brand in line_brands) and \
+                    not (hit.entry in marked and any(a[0] in words for a in info.accessories)):
                 continue
             if hit.brand not in first or hit.plain_span[0] < first[hit.brand].plain_span[0]:
                 first[hit.brand] = hit
@@ -275,6 +277,8 @@ class TitleMatcher:
         Counterfeit cues are not enough here: "unbranded black bag" says nothing of Black."""
         if not ctx.words.isdisjoint(info.cue_words) or any(h.kind == LINE for h in hits):
             return True
+        if info.accessories and any(a[0] in ctx.words for a in info.accessories):
+            return True  # "HP toner": what the brand's products take is its context too
         if ctx.category and any(ctx.category == c.casefold() for c in info.brand.categories):
             return True
         if info.cjk_context and any(w in ctx.nt.plain for w in info.cjk_context):
@@ -301,6 +305,8 @@ class TitleMatcher:
         # a typo of a brand whose goods are unknown (no categories) is a coincidence
         # unless the title says it is about a brand (Aikon is a watch model, not Nikon)
         untyped = not info.brand.categories
+        if len(hits) == 1 and "misspelling" in hits[0].reasons and not untyped and _other_goods(info, ctx):
+            return []  # a typo of a brand of other goods: "Aikon chronograph watch" is no Arkon mount
         if not info.brand.ambiguous and all(h.kind == NAME and not h.weak and not h.needs_context
                                             and h.entry not in lex.marked
                                             and not (untyped and "misspelling" in h.reasons) for h in hits):
@@ -314,7 +320,8 @@ class TitleMatcher:
         for hit in hits:
             if hit in hard:
                 kept.append(hit)
-            elif hit.entry in lex.marked and not info.brand.ambiguous:
+            elif hit.entry in lex.marked and not info.brand.ambiguous and \
+                    (not hit.reasons or hit.reasons == ("misspelling",)):  # "arnazon" is no word
                 own = self._own_context(info, hits, ctx) if own is None else own
                 if own:
                     kept.append(hit)
@@ -373,8 +380,9 @@ class TitleMatcher:
     def _indicator_applies(self, ind: IndicatorHit, info: BrandInfo) -> bool:
         if ind.term in info.own_terms:
             return False  # the brand's own product name (e.g. a fragrance line called Replica)
-        if ind.generic and info.accessories:
-            return False  # "OEM" toner or cables: original equipment, a normal word there
+        if ind.generic and (info.accessories or not {c.casefold() for c in info.brand.categories}
+                            & FASHION_CATEGORIES):
+            return False  # "OEM" toner, cables or drives: original equipment, a normal word there
         return True
 
     def _false_compat(self, info: BrandInfo, hits: list[Hit], ctx: _Context,
@@ -391,16 +399,13 @@ class TitleMatcher:
 
     def _fashion_or_not_accessory(self, info: BrandInfo, hits: list[Hit], ctx: _Context,
                                   kept: dict[int, list[Hit]]) -> bool:
-        """For a brand that declares no accessories: "for <brand>" is false on worn goods, for
-        a fashion brand, or when the product is no accessory ("blocks compatible with LEGO");
-        "charger for Nikon" from a brand of unknown or technical goods is what it says, and so
-        is "Nikon flash for Nikon cameras" (the maker named first)."""
+        """For a brand that declares no accessories: "for <brand>" is false for a fashion or
+        toy brand and on worn goods; "charger for Nikon" or "Nikon flash for Nikon cameras"
+        from a brand of technical or unknown goods is what it says."""
         cats = {c.casefold() for c in info.brand.categories}
         if cats & FASHION_CATEGORIES or ctx.words & WORN_WORDS or ctx.category_words & WORN_WORDS:
             return True
-        if any(h.kind in (NAME, EVASIVE) and compat_start(h, ctx, kept) is None for h in hits):
-            return False
-        return not any(acc[0] in ctx.words and _has_phrase(ctx.tokens, acc) for acc in _ACCESSORY_PHRASES)
+        return False
 
     # -- output ----------------------------------------------------------------
     def _finding(self, brand: int, hits: list[Hit], reasons: list[str], text: str,
@@ -446,10 +451,13 @@ def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[st
     return False
 
 
-_ACCESSORY_PHRASES = tuple(tuple(w.split()) for w in DEFAULT_ACCESSORY_WORDS if w not in ("compatible", "replacement")) + (
-    ("cases",), ("covers",), ("chargers",), ("cables",), ("adapters",), ("batteries",), ("lamp",),
-    ("cartridges",), ("protector",), ("film",), ("memory",), ("ram",), ("lens",), ("lenses",), ("filter",),
-    ("mount",), ("bracket",), ("remote",), ("parts",), ("part",), ("kit",), ("power", "supply"))
+_GOODS_WORDS = frozenset(w for words in CATEGORY_WORDS.values() for w in words if len(w) > 1)
+
+
+def _other_goods(info: BrandInfo, ctx: _Context) -> bool:
+    """The title names a kind of product, and none the brand sells."""
+    goods = ctx.words & _GOODS_WORDS
+    return bool(goods) and goods.isdisjoint(info.context_words) and not ctx.category_words & info.context_words
 
 
 def words_disjoint_collab(words: frozenset[str]) -> bool:

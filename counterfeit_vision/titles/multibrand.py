@@ -178,8 +178,8 @@ def _collab_groups(counted, ctx: TitleContext) -> list[list[tuple[int, tuple[int
     prev_end = None
     for span, brand, names in counted:
         end = max(h.plain_span[1] for h in names)
-        if prev_end is not None and groups and prev_end <= span[0] and \
-                is_collab_gap(ctx.nt.plain[prev_end:span[0]]):
+        # a collaboration, or the same words claimed by two entries of one brand (Powermat / Power-Mat)
+        if prev_end is not None and groups and (span[0] < prev_end or is_collab_gap(ctx.nt.plain[prev_end:span[0]])):
             groups[-1].append((brand, span))
         else:
             groups.append([(brand, span)])

@@ -53,13 +53,22 @@ psi bar rpm cc ct mp pc pcs pk
 """.split())
 
 
+def _rule_words() -> frozenset[str]:
+    from counterfeit_vision.titles.rules import BRAND_CUES, CUE_WORDS, INDICATOR_STARTS
+
+    return frozenset(CUE_WORDS | INDICATOR_STARTS | BRAND_CUES)
+
+
+_RULE_WORDS = _rule_words()
+
+
 @dataclass(frozen=True)
 class NameMark:
     """Why one name of a brand is ambiguous in titles (or why not: an override)."""
 
     brand_id: str
     name: str
-    reasons: tuple[str, ...]  # common_word, colour, size, unit, short, product_line:<id>, shared:<id>
+    reasons: tuple[str, ...]  # common_word, colour, size, unit, short, rule_word, product_line:<id>, shared:<id>
     ambiguous: bool  # after the brand's own override
     overridden: bool = False
 
@@ -91,6 +100,8 @@ def name_reasons(tokens: tuple[str, ...], very_common: frozenset[str]) -> list[s
         reasons.append("unit")
     if all(t in very_common or t.isdigit() for t in tokens) and not all(t.isdigit() for t in tokens):
         reasons.append("common_word")
+    if all(t in _RULE_WORDS for t in tokens):
+        reasons.append("rule_word")  # a word the title rules read (compatible, replica, official)
     return reasons
 
 

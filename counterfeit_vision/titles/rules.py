@@ -52,12 +52,13 @@ FASHION_WORDS = frozenset(
     w for cat in ("bags", "shoes", "clothing", "watches", "jewelry", "accessories") for w in CATEGORY_WORDS[cat]
     if w != "t")
 
-# Catalogue categories of worn and fashion goods: a brand selling these has no normal
-# third-party accessories, so "for <brand>" is a false claim even when the brand says nothing.
+# Catalogue categories of fashion goods and toys: a brand selling these has no normal
+# third-party accessories, so "for <brand>" is a false claim even when the brand says nothing
+# (a brand of technical or unknown goods: only on worn products).
 FASHION_CATEGORIES = frozenset({
     "bags", "handbags", "shoes", "footwear", "clothing", "apparel", "sportswear", "watches", "jewelry",
     "jewellery", "accessories", "perfume", "fragrance", "cosmetics", "sunglasses", "eyewear", "belts",
-    "underwear", "luxury", "fashion"})
+    "underwear", "luxury", "fashion", "toys"})
 
 # Worn products: "for <brand>" on these is false even for brands whose third-party
 # accessories are normal (a laptop bag or a watch band for Apple is an accessory).
