@@ -37,7 +37,8 @@ def test_text_input(tmp_path):
     assert [r["title"] for r in rows] == ["Replica Gucci bag", "plain water bottle", "N1ke shoes"]
     assert rows[0]["findings"][0]["brand_id"] == "gucci"
     assert rows[0]["findings"][0]["reasons"] == ["indicator"]
-    assert set(rows[0]["findings"][0]) == {"brand_id", "verdict", "reasons", "span", "matched_text", "score", "context", "shared_with"}
+    assert set(rows[0]["findings"][0]) == {"brand_id", "verdict", "reasons", "span", "matched_text", "score", "context",
+                                           "shared_with"}
     assert rows[1]["findings"] == [] and rows[1]["error"] is None
     assert rows[2]["findings"][0]["verdict"] == "misuse"
 
