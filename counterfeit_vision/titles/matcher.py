@@ -10,6 +10,7 @@ brand, ``misuse`` when any reason holds and ``mention`` otherwise.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
@@ -235,7 +236,7 @@ class TitleMatcher:
                 first[hit.brand] = hit
         for brand, hit in lines.items():
             # A product line without its brand's name counts unless it is an ordinary word.
-            if brand not in first and self._line_counts(hit, False, None):
+            if brand not in first and self._line_counts(hit, False, nt.texts):
                 first[brand] = hit
         if len(first) > 1 and any(not brands[b].accessories for b in first):
             return None  # brand stuffing is possible
@@ -336,21 +337,24 @@ class TitleMatcher:
                 if not has_name and (strong or (contextual and key not in self.lexicon.very_common)):
                     kept.append(hit)
             elif hit.kind == LINE:
-                if self._line_counts(hit, has_name, ctx):
+                if self._line_counts(hit, has_name, ctx.tokens):
                     kept.append(hit)
             elif contextual or not (info.brand.ambiguous or hit.needs_context):
                 kept.append(hit)
         return kept
 
-    def _line_counts(self, hit: Hit, has_name: bool, ctx: _Context | None) -> bool:
-        """A product line alone names the brand only when it is not an ordinary word."""
+    def _line_counts(self, hit: Hit, has_name: bool, tokens: Sequence[str]) -> bool:
+        """A product line alone names the brand when it is not an ordinary word, or when a
+        model follows it ("Galaxy S23", "Galaxy Buds Pro": a word, used as a model name)."""
         if has_name:
             return True
         entry = self.lexicon.entries[hit.entry]
         source = entry.source
         # iPhone, MacBook, 501: shaped like a product name even if frequent in text.
         shaped = any(c.isupper() for c in source[1:]) or any(c.isdigit() for c in source)
-        return " " in entry.key or shaped or entry.key not in self.lexicon.common_words
+        if " " in entry.key or shaped or entry.key not in self.lexicon.common_words:
+            return True
+        return hit.last < len(tokens) and _MODEL_TAIL.match(tokens[hit.last]) is not None
 
     # -- context reasons -------------------------------------------------------
     def _context_reasons(self, brand: int, hits: list[Hit], ctx: _Context,
@@ -450,6 +454,10 @@ def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[st
             return True
     return False
 
+
+# What follows a product line used as a model name: "S23", "Buds", "Pro 2", "X5", "Watch 6".
+_MODEL_TAIL = re.compile(r"^(?:[a-z]{0,2}\d{1,4}[a-z]{0,3}|pro|max|ultra|plus|mini|lite|buds|tab|note|fold|flip|"
+                         r"watch|edge|fe|se|air)$")
 
 _GOODS_WORDS = frozenset(w for words in CATEGORY_WORDS.values() for w in words if len(w) > 1)
 

@@ -187,6 +187,8 @@ _BEFORE_PHRASES = (
     ("dupe", "of"), ("dupe", "for"), ("alternative", "to"), ("looks", "like"), ("look", "like"),
     ("not",), ("dupe",), ("inspiré", "de"), ("like",),
     ("in", "the", "style", "of"), ("knock", "off", "of"),
+    ("same", "as", "original"), ("same", "as", "the", "original"), ("like", "original"),
+    ("like", "the", "original"),
 )
 # Every word any look-alike phrase uses: a title with none of them needs no check.
 PHRASE_WORDS = frozenset(_AFTER_STYLE) | {w for p in _BEFORE_PHRASES for w in p}
