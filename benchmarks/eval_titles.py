@@ -12,6 +12,8 @@ Usage::
    the share of real genuine titles with any ``misuse`` finding, against a
    catalogue of simple-icons + the csv's brand column + the dev catalogue, and
    every flagged title so a person can judge it.
+   ``benchmarks/title_devset_messy.jsonl``: the same, for the failure kinds of messy
+   catalogues (split names, licensed merchandise, units, product lines, collaborations).
 3. ``--real-catalog``: the same genuine titles against a catalogue written as a new user
    would submit it (:func:`bench_titles.write_real_catalog`: every simple-icons mark and
    every brand of the titles' ``brand`` column as its own ``brand.yaml``, nothing
@@ -41,6 +43,9 @@ from counterfeit_vision.catalog import Catalog, CatalogError, load_brand, load_c
 from counterfeit_vision.titles import TitleMatcher  # noqa: E402
 
 DEVSET = Path(__file__).resolve().parent / "title_devset.jsonl"
+# Cases written for the failure kinds of real, messy catalogues (issue 22): split names, licensed
+# merchandise, units equal to a short form, product lines implying their brand, collaborations.
+MESSY_DEVSET = Path(__file__).resolve().parent / "title_devset_messy.jsonl"
 log = logging.getLogger("eval_titles")
 
 
@@ -186,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dev set: {len(rows)} titles, dev catalogue {len(matcher.lexicon.brands)} brands")
     stats = evaluate_devset(matcher, rows, args.show_errors)
     print_devset(stats)
+    messy = [json.loads(line) for line in MESSY_DEVSET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    print(f"\nmessy-catalogue dev cases: {len(messy)} titles ({MESSY_DEVSET.name}), same catalogue")
+    print_devset(evaluate_devset(matcher, messy, args.show_errors))
     evaluate_genuine(data_dir(args.data))
     if args.real_catalog:
         evaluate_real_catalog(data_dir(args.data))

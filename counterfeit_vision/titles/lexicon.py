@@ -299,14 +299,13 @@ class Lexicon:
         key = entry.key
         if entry.kind != NAME or not entry.latin or " " in key or len(key) < 5 or not key.isalpha():
             return
-        if key in self.very_common:
-            return  # the name is a word itself: its halves are even more so
         for i in range(2, len(key) - 1):
             head, tail = key[:i], key[i:]
             if (head in self.very_common and tail in self.very_common) or f"{head} {tail}" in self.exact_keys:
                 continue  # two words, or another brand's own two-word name (Cooler Master)
-            if head in self.common_words and tail in self.common_words and max(len(head), len(tail)) >= 4:
-                continue  # a real word beside another: "uni-ball", "us robotics" (never "pra da")
+            if head in self.common_words and tail in self.common_words and max(len(head), len(tail)) >= 4 \
+                    and key not in self.common_words:
+                continue  # a name unknown as one word, made of two: "uni-ball", "us robotics" really are two
             yield f" {visual_fold(head)} {visual_fold(tail)} "
 
     def _build_automaton(self) -> ahocorasick.Automaton:

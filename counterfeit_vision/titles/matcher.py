@@ -30,6 +30,7 @@ from counterfeit_vision.titles.rules import (
     COLLAB_WORDS,
     COMPAT_CUES,
     FASHION_CATEGORIES,
+    INDICATOR_STARTS,
     PHRASE_CUES,
     PHRASE_WORDS,
     WORN_WORDS,
@@ -150,6 +151,8 @@ class TitleMatcher:
             return []
         if any(h.reasons == ("misspelling",) for h in hits):
             hits = _drop_coincidental_typos(hits)
+        if len(hits) > 1 and any(h.kind == LINE for h in hits):
+            hits = _drop_foreign_lines(hits)
         fast = None if category else self._plain_mentions(nt, hits, text)
         if fast is not None:
             return fast
@@ -267,7 +270,7 @@ class TitleMatcher:
             return True
         if info.cjk_context and any(w in ctx.nt.plain for w in info.cjk_context):
             return True
-        if ctx.phrase(hits):
+        if ctx.phrase(hits) or any(h.entry in ctx.collab for h in hits):
             return True
         # "strap for Coach": only where that would be a false compatibility claim.
         return not info.accessories and "for" in ctx.words and _proper_noun_after_for(hits, ctx)
@@ -337,7 +340,7 @@ class TitleMatcher:
                 if not has_name and (strong or (contextual and key not in self.lexicon.very_common)):
                     kept.append(hit)
             elif hit.kind == LINE:
-                if self._line_counts(hit, has_name, ctx.tokens):
+                if self._line_counts(hit, has_name, ctx.tokens) or self._cued_line(hit, ctx):
                     kept.append(hit)
             elif contextual or not (info.brand.ambiguous or hit.needs_context):
                 kept.append(hit)
@@ -355,6 +358,16 @@ class TitleMatcher:
         if " " in entry.key or shaped or entry.key not in self.lexicon.common_words:
             return True
         return hit.last < len(tokens) and _MODEL_TAIL.match(tokens[hit.last]) is not None
+
+    def _cued_line(self, hit: Hit, ctx: _Context) -> bool:
+        """"Replica Submariner": a product line that is also a (rare) word, named beside a
+        counterfeit indicator or look-alike phrasing that is not the line itself."""
+        lex = self.lexicon
+        key = lex.entries[hit.entry].key
+        if key in lex.very_common or key in INDICATOR_STARTS or key in lex.brands[hit.brand].own_terms:
+            return False  # a line named like an indicator (Margiela's Replica) is cued by nothing
+        s, e = hit.plain_span
+        return any(not (i.start < e and s < i.end) for i in ctx.indicators) or ctx.phrase([hit])
 
     # -- context reasons -------------------------------------------------------
     def _context_reasons(self, brand: int, hits: list[Hit], ctx: _Context,
@@ -442,6 +455,15 @@ def _drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
         return hits
     return [h for h in hits
             if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
+
+
+def _drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
+    """A product line of brand A right after brand B's clean name is B's model ("Ferrari
+    Daytona" is no Rolex), unless A is named in the title too."""
+    named = {h.brand for h in hits if h.kind == NAME}
+    ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
+    return [h for h in hits if not (h.kind == LINE and h.brand not in named
+                                    and ends.get(h.first, h.brand) != h.brand)]
 
 
 def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[str]) -> bool:
