@@ -16,6 +16,10 @@ from typing import Any, Iterator, TextIO
 
 from counterfeit_vision.errors import UsageError
 
+# The title engine's limit (counterfeit_vision.titles.matcher.MAX_TITLE_CHARS), repeated here so that
+# building the CLI parser does not import the engine; tests/titles/test_command.py checks they agree.
+MAX_TITLE_CHARS = 2000
+
 __all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
@@ -81,8 +85,6 @@ def _row_id(value: Any, lineno: int) -> Any:
 
 
 def _title_error(title: Any) -> str | None:
-    from counterfeit_vision.titles.matcher import MAX_TITLE_CHARS
-
     if title is None:
         return "missing title"
     if not isinstance(title, str):
@@ -111,8 +113,6 @@ def _result(matcher, row_id: Any, title: Any, error: str | None) -> dict[str, An
         except Exception as exc:  # noqa: BLE001 - one bad title must not stop a batch
             log.exception("title %r failed", row_id)
             out["error"] = f"internal error: {type(exc).__name__}: {exc}"
-    from counterfeit_vision.titles.matcher import MAX_TITLE_CHARS
-
     if out["title"] is not None and len(out["title"]) > MAX_TITLE_CHARS:
         out["title"] = out["title"][:MAX_TITLE_CHARS]  # keep the output file bounded
     return out
@@ -133,11 +133,12 @@ def run(args: argparse.Namespace) -> int:
     log.info("titles: lexicon of %d brands %s", len(lexicon.brands), "loaded" if loaded else "compiled")
     matcher = TitleMatcher(lexicon)
     count = errors = 0
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # built once: json.dumps re-creates it per row
     # atomically: a crash mid-file leaves the previous output, never half of a new one
     with open(args.input, encoding="utf-8", errors="replace") as src, atomic_write(args.out, errors="replace") as dst:
         for row_id, title, error in _rows(src, _is_jsonl(args.input)):
             result = _result(matcher, row_id, title, error)
-            dst.write(json.dumps(result, ensure_ascii=False) + "\n")
+            dst.write(encode(result) + "\n")
             count += 1
             errors += result["error"] is not None
     log.info("titles: %d rows, %d with errors -> %s", count, errors, args.out)

@@ -24,7 +24,7 @@ from typing import Iterable
 import ahocorasick
 
 from counterfeit_vision.catalog import Brand, Catalog
-from counterfeit_vision.titles.names import NameMark, mark_names
+from counterfeit_vision.titles.names import UNIT_WORDS, NameMark, mark_names
 from counterfeit_vision.titles.normalize import is_cjk, normalize, visual_fold
 from counterfeit_vision.titles.rules import BRAND_CUES, category_words
 
@@ -288,6 +288,11 @@ class Lexicon:
         # A typo is only a typo when the token is not an ordinary word or another brand.
         self.brand_keys = frozenset(
             e.key for e in self.entries if e.kind in (NAME, EVASIVE) and " " not in e.key)
+        # Entries spelt like a unit ("HP", "GB"): only these can be a quantity ("10 HP").
+        self.unit_entries = frozenset(i for i, e in enumerate(self.entries) if e.key in UNIT_WORDS)
+        # Entries a title must look at twice (shared, unit-like or word-like names): the fast
+        # path checks one set instead of three.
+        self.special_entries = self.unit_entries | frozenset(self.shared) | self.marked
 
     def _add_entry(self, brand: int, kind: str, text: str) -> None:
         key = _key_of(text)

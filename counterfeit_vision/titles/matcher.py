@@ -202,11 +202,13 @@ class TitleMatcher:
             return None
         line_brands = None
         marked = lex.marked
+        special = lex.special_entries
         for h in hits:
-            if h.entry in lex.shared or unit_reading(h, lex, nt.texts):
-                return None
-            if h.entry in marked and not words_disjoint_collab(nt.words):
-                return None
+            if h.entry in special:
+                if h.entry in lex.shared or unit_reading(h, lex, nt.texts):
+                    return None
+                if h.entry in marked and not nt.words.isdisjoint(COLLAB_WORDS):
+                    return None
             if h.reasons or h.weak or h.kind != NAME:
                 if h.reasons or h.weak or h.kind != LINE:
                     return None
@@ -488,10 +490,6 @@ def _other_goods(info: BrandInfo, ctx: _Context) -> bool:
     """The title names a kind of product, and none the brand sells."""
     goods = ctx.words & _GOODS_WORDS
     return bool(goods) and goods.isdisjoint(info.context_words) and not ctx.category_words & info.context_words
-
-
-def words_disjoint_collab(words: frozenset[str]) -> bool:
-    return words.isdisjoint(COLLAB_WORDS)
 
 
 # "Gift for Coach": after these, "for <Name>" names who receives the product (a person,

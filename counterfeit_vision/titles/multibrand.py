@@ -22,8 +22,7 @@ import re
 from typing import Protocol, Sequence
 
 from counterfeit_vision.titles.candidates import Hit
-from counterfeit_vision.titles.lexicon import ABBR, EVASIVE, LINE, NAME, Lexicon
-from counterfeit_vision.titles.names import UNIT_WORDS
+from counterfeit_vision.titles.lexicon import EVASIVE, LINE, NAME, Lexicon
 from counterfeit_vision.titles.normalize import NormalizedTitle
 from counterfeit_vision.titles.rules import COLLAB_WORDS, compat_trigger_before, is_collab_gap
 
@@ -59,9 +58,9 @@ def compat_start(hit: Hit, ctx: TitleContext, kept: dict[int, list[Hit]]) -> int
 
 def unit_reading(hit: Hit, lex: Lexicon, tokens: Sequence[str]) -> bool:
     """A short name right after a number that is also a unit: "10 HP", "4 GB" are quantities."""
-    if hit.kind not in (NAME, ABBR) or hit.reasons or hit.first == 0 or hit.last - hit.first != 1:
+    if hit.entry not in lex.unit_entries or hit.reasons or hit.first == 0 or hit.last - hit.first != 1:
         return False
-    return lex.entries[hit.entry].key in UNIT_WORDS and _NUMBER.match(tokens[hit.first - 1]) is not None
+    return _NUMBER.match(tokens[hit.first - 1]) is not None
 
 
 def collab_hits(hits: list[Hit], nt: NormalizedTitle) -> frozenset[int]:

@@ -69,3 +69,10 @@ def test_jsonl_with_bad_rows(tmp_path):
     assert "too long" in rows[5]["error"] and len(rows[5]["title"]) <= 2000
     assert "object" in rows[6]["error"]
     assert rows[7]["findings"][0]["verdict"] == "mention" and rows[7]["error"] is None
+
+
+def test_cli_title_limit_matches_the_engine():
+    from counterfeit_vision.cli import titles as cli
+    from counterfeit_vision.titles.matcher import MAX_TITLE_CHARS
+
+    assert cli.MAX_TITLE_CHARS == MAX_TITLE_CHARS
