@@ -10,7 +10,8 @@ what such a title does:
 * a name two brands share is attributed by each brand's own context (category words,
   product lines, the listing's category) or reported as ambiguous between them;
 * brand stuffing is several brands used as keywords: two brands that sell the same
-  kind of product (a shared category), or three or more with at least two listed side
+  kind of product (a shared category) and are both names buyers search for (in the word
+  lists of the marketplace languages), or three or more with at least two listed side
   by side. Only brands whose goods are known (with categories) count; a name marked
   ambiguous (titles/names.py) counts only when listed right beside a distinctive name,
   and a name that is another named brand's product line never counts.
@@ -137,7 +138,8 @@ def add_stuffing(kept: dict[int, list[Hit]], reasons: dict[int, list[str]], ctx:
     candidates.sort()
     counted = _drop_lone_words(candidates, ctx, lex)
     groups = _collab_groups(counted, ctx)
-    if (len(groups) >= 3 and _listed(groups, ctx)) or (len(groups) == 2 and _share_category(groups, lex)):
+    if (len(groups) >= 3 and _listed(groups, ctx)) or (
+            len(groups) == 2 and _share_category(groups, lex) and _searched(groups, counted, lex)):
         for group in groups:
             for brand, _ in group:
                 reasons[brand].append("brand_stuffing")
@@ -184,6 +186,22 @@ def _collab_groups(counted, ctx: TitleContext) -> list[list[tuple[int, tuple[int
             groups.append([(brand, span)])
         prev_end = end
     return groups
+
+
+def _searched(groups, counted, lex: Lexicon) -> bool:
+    """Two brands stuff a title only when both are names buyers search for: written often enough
+    to be in the marketplace languages' word lists (Nike, Gucci, Kors). A co-brand nobody writes
+    is the maker's own sub-brand or partner (Audiovox Sirius, Jwin iLuv), not a keyword."""
+    names = {brand: hits for _, brand, hits in counted}
+    common = lex.common_words
+    if not common:
+        return True  # no word lists: no way to tell, keep the plain rule
+
+    def written(hit) -> bool:
+        key = lex.entries[hit.entry].key
+        return key in common or key.replace(" ", "") in common or all(t in common for t in key.split(" "))
+
+    return all(any(written(h) for h in names[b]) for g in groups for b, _ in g)
 
 
 def _share_category(groups, lex: Lexicon) -> bool:

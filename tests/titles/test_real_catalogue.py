@@ -202,3 +202,13 @@ def test_brand_check_warns_and_shows_marks(tmp_path, capsys):
     assert args.func(args) == 0
     out = capsys.readouterr().out
     assert "shared_name" in out and "near_duplicate" not in out
+
+
+def test_a_co_brand_nobody_searches_for_is_no_stuffing():
+    m = TitleMatcher.from_catalog(Catalog.from_brands([
+        Brand(id="jwin", name="Jwin", categories=("electronics",)),
+        Brand(id="iluv", name="iLuv", categories=("electronics",)),
+        Brand(id="nike", name="Nike", categories=("shoes",)),
+        Brand(id="adidas", name="Adidas", categories=("shoes",))]))
+    assert {f.verdict for f in m.match("jwin iluv premium earphones pink")} == {"mention"}
+    assert {f.reasons for f in m.match("Nike Adidas running shoes")} == {("brand_stuffing",)}
