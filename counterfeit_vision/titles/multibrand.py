@@ -85,19 +85,34 @@ def attribute_shared(kept: dict[int, list[Hit]], lex: Lexicon, has_own_context) 
     """
     if len(kept) < 2:
         return {}
+    claims = _claims(kept)
+    if not claims:
+        return {}
+    claimed = {span for _, spans in claims for span in spans}
+    # a brand also named elsewhere in the title settles every claim for itself; each brand's
+    # tests are made once (a long OCR text repeating a shared name stays linear)
+    free = {b for b in kept if any(h.kind in (NAME, EVASIVE) and h.plain_span not in claimed for h in kept[b])}
+    context: dict[int, bool] = {}
+    drop: dict[int, set[tuple[int, int]]] = {}
     out: dict[int, tuple[int, ...]] = {}
-    for claim, words in _claims(kept):
-        # a brand also named elsewhere in the title settles the claim for itself
-        sure = {b for b in claim if any(h.kind in (NAME, EVASIVE) and h.plain_span not in words for h in kept[b])}
-        with_context = sure or {b for b in claim if has_own_context(b, kept[b])}
+    for claim, spans in claims:
+        with_context = claim & free
+        if not with_context:
+            for b in claim:
+                if b not in context:
+                    context[b] = has_own_context(b, kept[b])
+            with_context = {b for b in claim if context[b]}
         if len(with_context) == 1:
             for b in claim - with_context:
-                kept[b] = [h for h in kept[b] if h.plain_span not in words]
-                if not kept[b]:
-                    del kept[b]
+                drop.setdefault(b, set()).update(spans)
             continue
         for b in claim:
-            out[b] = tuple(sorted(claim - {b}))
+            out[b] = tuple(sorted(set(out.get(b, ())) | (claim - {b})))
+    for b, spans in drop.items():
+        kept[b] = [h for h in kept[b] if h.plain_span not in spans]
+        if not kept[b]:
+            del kept[b]
+            out.pop(b, None)
     return out
 
 

@@ -212,3 +212,42 @@ def test_a_co_brand_nobody_searches_for_is_no_stuffing():
         Brand(id="adidas", name="Adidas", categories=("shoes",))]))
     assert {f.verdict for f in m.match("jwin iluv premium earphones pink")} == {"mention"}
     assert {f.reasons for f in m.match("Nike Adidas running shoes")} == {("brand_stuffing",)}
+
+
+@pytest.mark.parametrize("unit", ["Pra da ", "Nike x Off-White ", "black Boss ice W ", "Terraform "])
+def test_many_brands_in_long_text_cost_linear_time(run, unit):
+    """Split names, collaborations, word-like and shared names repeated to the 2,000-character cap
+    (OCR text): the multi-brand rules stay linear in the text's length."""
+    import time
+
+    run.matcher.match("warm up")
+    best = {}
+    for n in (500, 2000):
+        times = []
+        for k in range(3):
+            title = f"{(unit * 400)[:n - 4]} {k}"
+            t0 = time.perf_counter()
+            run.matcher.match(title)
+            times.append(time.perf_counter() - t0)
+        best[n] = min(times)
+    assert best[2000] < 0.2, f"{best[2000]:.3f} s for {unit!r} repeated to 2,000 characters"
+    assert best[2000] < 8 * best[500] + 0.01  # 4x the text, well under 16x the time
+
+
+def test_drop_contained_matches_the_brute_force_reference():
+    import random
+
+    from counterfeit_vision.titles.candidates import Hit, _drop_contained
+
+    def reference(hits):
+        return [h for h in hits if not any(
+            o.entry != h.entry and o.plain_span[0] <= h.plain_span[0] and h.plain_span[1] <= o.plain_span[1]
+            and o.plain_span[1] - o.plain_span[0] > h.plain_span[1] - h.plain_span[0] for o in hits)]
+
+    rnd = random.Random(7)
+    for _ in range(300):
+        hits = []
+        for _ in range(rnd.randint(1, 9)):
+            s = rnd.randint(0, 20)
+            hits.append(Hit(rnd.randint(0, 4), 0, "name", 0, 1, (s, s + rnd.randint(1, 8)), ()))
+        assert _drop_contained(hits) == reference(hits)
