@@ -31,10 +31,13 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "CatalogProblem",
+    "CatalogWarning",
     "PriceFloor",
     "Thresholds",
+    "catalog_warnings",
     "load_brand",
     "load_catalog",
+    "name_key",
 ]
 
 BRAND_FILE = "brand.yaml"
@@ -51,7 +54,7 @@ DEFAULT_ACCESSORY_WORDS = (
 _KNOWN_FIELDS = {
     "id", "name", "aliases", "abbreviations", "product_lines", "categories", "ambiguous",
     "negative_context", "compatible_accessories", "own_terms", "evasive_aliases",
-    "authorized_sellers", "price_floor", "thresholds",
+    "authorized_sellers", "price_floor", "thresholds", "ambiguous_names",
 }
 
 
@@ -129,6 +132,8 @@ class Brand:
     authorized_sellers: frozenset[str] = frozenset()
     price_floor: PriceFloor | None = None
     thresholds: Thresholds | None = None
+    # per-name overrides of the automatic ambiguity marks (titles/names.py): (name, ambiguous)
+    ambiguous_names: tuple[tuple[str, bool], ...] = ()
     root: Path | None = None
     logos: tuple[Path, ...] = ()
     references: tuple[Path, ...] = ()
@@ -232,6 +237,28 @@ def _parse_accessories(check: _Checker, raw: Mapping[str, Any]) -> tuple[str, ..
         return check.texts(raw, "compatible_accessories")
     check.add("compatible_accessories", f"must be true/false or a list of accessory words, got {brief(value)}")
     return ()
+
+
+def _parse_ambiguous_names(check: _Checker, raw: Mapping[str, Any], names: tuple[str, ...]
+                           ) -> tuple[tuple[str, bool], ...]:
+    """``ambiguous_names: {Boss: true, Arrow: false}``: the brand's word on its own names."""
+    value = raw.get("ambiguous_names")
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        check.add("ambiguous_names", f"must map names to true/false, got {brief(value)}")
+        return ()
+    own = {n.casefold() for n in names}
+    out = []
+    for name, flag in value.items():
+        key = f"ambiguous_names.{name}"
+        if not isinstance(flag, bool):
+            check.add(key, f"must be true or false, got {brief(flag)}")
+        elif str(name).casefold() not in own:
+            check.add(key, "names neither the brand's name nor one of its aliases")
+        else:
+            out.append((str(name), flag))
+    return tuple(out)
 
 
 def _parse_price_floor(check: _Checker, raw: Mapping[str, Any], product_lines: tuple[str, ...]) -> PriceFloor | None:
@@ -402,8 +429,9 @@ def _parse_brand(check: _Checker, raw: Mapping[str, Any], folder: Path) -> Brand
     name = check.text(raw, "name", required=True)
     product_lines = check.texts(raw, "product_lines")
     sellers = check.texts(raw, "authorized_sellers")
+    aliases = check.texts(raw, "aliases")
     brand = dict(
-        aliases=check.texts(raw, "aliases"),
+        aliases=aliases,
         abbreviations=check.texts(raw, "abbreviations"),
         product_lines=product_lines,
         categories=check.texts(raw, "categories"),
@@ -415,6 +443,7 @@ def _parse_brand(check: _Checker, raw: Mapping[str, Any], folder: Path) -> Brand
         authorized_sellers=frozenset(sellers),
         price_floor=_parse_price_floor(check, raw, product_lines),
         thresholds=_parse_thresholds(check, raw),
+        ambiguous_names=_parse_ambiguous_names(check, raw, ((name,) if name else ()) + aliases),
     )
     logos = _image_files(check, folder / "logos", "logos")
     references = _image_files(check, folder / "references", "references")
@@ -468,20 +497,59 @@ def load_catalog(root: str | Path) -> Catalog:
             brands.append(brand)
     if not folders:
         problems.append(CatalogProblem(str(root), "-", "no brand folders found"))
-    _check_cross_brand(brands, problems)
     if problems:
         raise CatalogError(problems)
     return Catalog.from_brands(brands, root)
 
 
-def _check_cross_brand(brands: list[Brand], problems: list[CatalogProblem]) -> None:
-    """Two brands claiming the same full name would make attribution ambiguous."""
-    owner: dict[str, str] = {}
-    for brand in brands:
+@dataclass(frozen=True)
+class CatalogWarning:
+    """Something a catalogue may hold but a person should know: two brands claiming one
+    name (``shared_name``), or one brand apparently entered twice (``near_duplicate``)."""
+
+    kind: str
+    brands: tuple[str, ...]
+    name: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+_NAME_KEY = re.compile(r"[\W_]+")
+
+
+def name_key(name: str) -> str:
+    """A name with case, spacing and punctuation removed: "Red Tape" and "Redtape" agree."""
+    return _NAME_KEY.sub("", name.casefold())
+
+
+def catalog_warnings(catalog: Iterable[Brand]) -> list[CatalogWarning]:
+    """Shared names and near-duplicate brands of a catalogue.
+
+    Real trademark registers hold the same word for different owners in different classes of
+    goods, so a shared name loads; the title engine attributes it by category, product line
+    and context, or reports it as ambiguous between the brands. A pair of brands whose main
+    names agree once spacing and punctuation are dropped (Red Tape / Redtape) is more likely
+    one brand entered twice.
+    """
+    owners: dict[str, dict[str, str]] = {}
+    mains: dict[str, dict[str, str]] = {}
+    for brand in catalog:
         for name in brand.names:
-            key = name.casefold()
-            if key in owner and owner[key] != brand.id:
-                problems.append(CatalogProblem(
-                    str(brand.root / BRAND_FILE) if brand.root else brand.id, "aliases",
-                    f"name {name!r} is already claimed by brand {owner[key]!r}"))
-            owner.setdefault(key, brand.id)
+            owners.setdefault(name.casefold(), {}).setdefault(brand.id, name)
+        mains.setdefault(name_key(brand.name), {})[brand.id] = brand.name
+    out = []
+    for key, claim in owners.items():
+        if len(claim) > 1:
+            ids = tuple(sorted(claim))
+            out.append(CatalogWarning("shared_name", ids, next(iter(claim.values())),
+                                      f"name {next(iter(claim.values()))!r} is claimed by brands {', '.join(ids)}"))
+    for key, claim in mains.items():
+        spellings = set(claim.values())
+        if key and len(claim) > 1 and len({s.casefold() for s in spellings}) > 1:
+            ids = tuple(sorted(claim))
+            out.append(CatalogWarning("near_duplicate", ids, claim[ids[0]],
+                                      f"brands {', '.join(f'{i} ({claim[i]!r})' for i in ids)} have the same name "
+                                      "but for spacing or punctuation: one brand entered twice?"))
+    return sorted(out, key=lambda w: (w.kind, w.brands, w.name))

@@ -25,7 +25,13 @@ from counterfeit_vision import timing
 from counterfeit_vision._version import __version__
 from counterfeit_vision.catalog import Catalog, load_catalog
 from counterfeit_vision.fusion.evidence import ListingInputs, build_cues, build_evidence
-from counterfeit_vision.fusion.handset import MIN_ATTRIBUTION, FusionModel, HandSetFusion, decide
+from counterfeit_vision.fusion.handset import (
+    MIN_ATTRIBUTION,
+    FusionModel,
+    HandSetFusion,
+    cap_misspelling_alone,
+    decide,
+)
 from counterfeit_vision.image.decode import ImageError, content_sha256, inside_roots, load_rgb
 from counterfeit_vision.image.phash import phash_hex
 from counterfeit_vision.image.photo_brands import PhotoBrandFinder, PhotoBrands
@@ -159,12 +165,14 @@ class Detector:
             titles = self.title_matcher.match_batch([inp.listing.title for inp in inputs],
                                                     categories=[inp.listing.category for inp in inputs])
         out: list[Result] = list(chunk)  # failed rows (Result) stay in place
+        spelt = _spelt_right(inputs, titles)
         for i, inp, found in zip(slots, inputs, titles):
             inp.title_findings = found
             inp.storefront_findings = check_storefront(self.title_matcher, self.catalog, inp.listing.seller_id,
                                                        inp.listing.seller_name, inp.listing.url)
             inp.title_marks = [(f.brand_id, *mark) for f in found
                                for mark in self.title_matcher.misuse_marks(inp.listing.title, f)]
+            inp.spelt_right = spelt.get(inp.listing.seller_id, frozenset()) if inp.listing.seller_id else frozenset()
             with timing.stage("fusion"):
                 out[i] = self._fuse(inp)
         return out
@@ -275,12 +283,24 @@ class Detector:
         out, cues = scored[0]
         brand = self.catalog[cues.brand_id]
         # a learned fusion model may carry per-brand thresholds chosen for a precision target
-        decision = decide(out.confidence, self.fusion.thresholds_for(brand.id) or brand.thresholds)
+        decision = cap_misspelling_alone(
+            decide(out.confidence, self.fusion.thresholds_for(brand.id) or brand.thresholds), cues)
         signals = {**cues.features(), "attribution": cues.attribution,
                    **{f"contribution.{k}": v for k, v in out.contributions.items()}}
         evidence = build_evidence(inp, cues, brand)
         return Result(listing.id, decision.decision, out.confidence, brand.id, signals, evidence, None,
                       self.model_info, notes, photos, seller_id=listing.seller_id)
+
+
+def _spelt_right(inputs: list[ListingInputs], titles: list[list]) -> dict[str, frozenset[str]]:
+    """Per seller of the batch, the brands it names spelt right (a clean mention) in some title:
+    its misspelling of such a brand elsewhere is its own typo."""
+    out: dict[str, set[str]] = {}
+    for inp, found in zip(inputs, titles):
+        seller = inp.listing.seller_id
+        if seller:
+            out.setdefault(seller, set()).update(f.brand_id for f in found if f.verdict == "mention" and not f.reasons)
+    return {s: frozenset(b) for s, b in out.items()}
 
 
 @dataclass(frozen=True)

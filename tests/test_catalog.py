@@ -70,11 +70,26 @@ def test_bad_images_in_a_brand_are_reported(tmp_path):
     assert "broken.png" in messages and "readme.txt" in messages
 
 
-def test_two_brands_cannot_claim_the_same_name(tmp_path):
+def test_two_brands_may_share_a_name_and_are_warned_about(tmp_path):
+    from counterfeit_vision.catalog import catalog_warnings
+
     write_brand(tmp_path, "acme", {"id": "acme", "name": "Acme"})
     write_brand(tmp_path, "acme2", {"id": "acme2", "name": "Acme2", "aliases": ["ACME"]})
-    with pytest.raises(CatalogError, match="already claimed"):
-        load_catalog(tmp_path)
+    write_brand(tmp_path, "red-tape", {"id": "red-tape", "name": "Red Tape"})
+    write_brand(tmp_path, "redtape", {"id": "redtape", "name": "Redtape"})
+    catalog = load_catalog(tmp_path)  # a trademark register holds one word for several owners
+    assert len(catalog) == 4
+    found = {(w.kind, w.brands) for w in catalog_warnings(catalog)}
+    assert found == {("shared_name", ("acme", "acme2")), ("near_duplicate", ("red-tape", "redtape"))}
+
+
+def test_ambiguous_names_override_is_checked(tmp_path):
+    write_brand(tmp_path, "boss", {"id": "boss", "name": "Boss", "ambiguous_names": {"Boss": False, "Hugo": True}})
+    with pytest.raises(CatalogError, match="ambiguous_names.Hugo"):
+        load_brand(tmp_path / "boss")
+    fixed = {"id": "boss", "name": "Boss", "ambiguous_names": {"boss": False}}
+    (tmp_path / "boss" / "brand.yaml").write_text(yaml.safe_dump(fixed))
+    assert load_brand(tmp_path / "boss").ambiguous_names == (("boss", False),)
 
 
 def test_missing_catalogue_is_a_clear_error(tmp_path):

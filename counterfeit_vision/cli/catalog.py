@@ -30,8 +30,13 @@ def register(sub) -> None:
     build.set_defaults(func=cmd_index_build)
 
     brand = sub.add_parser("brand", help="onboard or remove brands").add_subparsers(dest="brand_cmd", required=True)
-    check = brand.add_parser("check", help="validate a brand folder")
+    check = brand.add_parser("check", help="validate a brand folder (or a whole catalogue folder)",
+                             description="Validate a brand folder, or every brand of a catalogue folder; warn "
+                                         "about names shared between brands and brands entered twice, and show "
+                                         "which names the title engine treats as ambiguous, and why.")
     check.add_argument("path")
+    check.add_argument("--catalog", metavar="DIR",
+                       help="also check the brand against this catalogue's other brands (shared names)")
     check.set_defaults(func=cmd_brand_check)
     add = brand.add_parser("add", help="validate a brand folder, copy it into the catalogue, add it to the index")
     add.add_argument("path")
@@ -77,12 +82,28 @@ def _existing_index(args: argparse.Namespace):
 
 
 def cmd_brand_check(args: argparse.Namespace) -> int:
-    from counterfeit_vision.catalog import load_brand
+    from counterfeit_vision.catalog import BRAND_FILE, catalog_warnings, load_brand, load_catalog
     from counterfeit_vision.index.onboarding import check_brand_images
+    from counterfeit_vision.titles.lexicon import load_common_words
+    from counterfeit_vision.titles.names import mark_names
 
-    brand = load_brand(args.path)
-    check_brand_images(brand)  # every image decoded as onboarding will, not only its header
-    print(f"ok: brand {brand.id!r} ({brand.name}): {len(brand.logos)} logos, {len(brand.references)} references")
+    path = Path(args.path)
+    if not (path / BRAND_FILE).exists() and path.is_dir():  # a catalogue folder: every brand
+        brands = list(load_catalog(path))
+        others: list = []
+    else:
+        brands = [load_brand(path)]
+        others = [b for b in load_catalog(args.catalog) if b.id != brands[0].id] if args.catalog else []
+    for brand in brands:
+        check_brand_images(brand)  # every image decoded as onboarding will, not only its header
+        print(f"ok: brand {brand.id!r} ({brand.name}): {len(brand.logos)} logos, {len(brand.references)} references")
+    ids = {b.id for b in brands}
+    for warning in catalog_warnings([*brands, *others]):
+        if ids.intersection(warning.brands):
+            print(f"warning: {warning}")
+    for mark in mark_names([*brands, *others], load_common_words()[1]):
+        if mark.brand_id in ids:
+            print(f"name {mark.brand_id}: {mark}")
     return 0
 
 

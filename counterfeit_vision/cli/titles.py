@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
 from counterfeit_vision.errors import UsageError
+
+# The title engine's limit (counterfeit_vision.titles.matcher.MAX_TITLE_CHARS), repeated here so that
+# building the CLI parser does not import the engine; tests/titles/test_command.py checks they agree.
+MAX_TITLE_CHARS = 2000
 
 __all__ = ["register", "run"]
 
@@ -31,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--catalog", required=True, type=Path, help="brand catalogue folder")
     parser.add_argument("input", type=Path, metavar="INPUT", help="titles .txt or listings .jsonl")
     parser.add_argument("--out", required=True, type=Path, help="output JSONL path")
+    parser.add_argument("--lexicon", type=Path, metavar="DIR",
+                        help="folder of the compiled lexicon to load (when current) or save (default: "
+                             "$CV_CACHE_DIR or ~/.cache/counterfeit_vision, named after the catalogue's digest)")
     parser.set_defaults(func=run)
     return parser
 
@@ -79,8 +85,6 @@ def _row_id(value: Any, lineno: int) -> Any:
 
 
 def _title_error(title: Any) -> str | None:
-    from counterfeit_vision.titles.matcher import MAX_TITLE_CHARS
-
     if title is None:
         return "missing title"
     if not isinstance(title, str):
@@ -92,18 +96,23 @@ def _title_error(title: Any) -> str | None:
     return None
 
 
+def _finding_row(f) -> dict[str, Any]:
+    """A finding as its output row (by hand: ``dataclasses.asdict`` deep-copies, several times slower)."""
+    return {"brand_id": f.brand_id, "verdict": f.verdict, "reasons": list(f.reasons), "span": list(f.span),
+            "matched_text": f.matched_text, "score": f.score, "context": list(f.context),
+            "shared_with": list(f.shared_with)}
+
+
 def _result(matcher, row_id: Any, title: Any, error: str | None) -> dict[str, Any]:
     error = error or _title_error(title)
     out: dict[str, Any] = {"id": row_id, "title": title if isinstance(title, str) else None,
                            "findings": [], "error": error}
     if error is None:
         try:
-            out["findings"] = [asdict(f) for f in matcher.match(title)]
+            out["findings"] = [_finding_row(f) for f in matcher.match(title)]
         except Exception as exc:  # noqa: BLE001 - one bad title must not stop a batch
             log.exception("title %r failed", row_id)
             out["error"] = f"internal error: {type(exc).__name__}: {exc}"
-    from counterfeit_vision.titles.matcher import MAX_TITLE_CHARS
-
     if out["title"] is not None and len(out["title"]) > MAX_TITLE_CHARS:
         out["title"] = out["title"][:MAX_TITLE_CHARS]  # keep the output file bounded
     return out
@@ -112,18 +121,24 @@ def _result(matcher, row_id: Any, title: Any, error: str | None) -> dict[str, An
 def run(args: argparse.Namespace) -> int:
     """Run the subcommand; returns the process exit code."""
     from counterfeit_vision._atomic import atomic_write
-    from counterfeit_vision.catalog import load_catalog
+    from counterfeit_vision.catalog import CatalogError, CatalogProblem
+    from counterfeit_vision.titles.compiled import lexicon_for_catalog
     from counterfeit_vision.titles.matcher import TitleMatcher
 
     if not args.input.is_file():
         raise UsageError(f"titles file not found: {args.input}")
-    matcher = TitleMatcher.from_catalog(load_catalog(args.catalog))
+    if not args.catalog.is_dir():
+        raise CatalogError([CatalogProblem(str(args.catalog), "-", "catalogue folder does not exist")])
+    lexicon, loaded = lexicon_for_catalog(args.catalog, lexicon_dir=getattr(args, "lexicon", None))
+    log.info("titles: lexicon of %d brands %s", len(lexicon.brands), "loaded" if loaded else "compiled")
+    matcher = TitleMatcher(lexicon)
     count = errors = 0
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # built once: json.dumps re-creates it per row
     # atomically: a crash mid-file leaves the previous output, never half of a new one
     with open(args.input, encoding="utf-8", errors="replace") as src, atomic_write(args.out, errors="replace") as dst:
         for row_id, title, error in _rows(src, _is_jsonl(args.input)):
             result = _result(matcher, row_id, title, error)
-            dst.write(json.dumps(result, ensure_ascii=False) + "\n")
+            dst.write(encode(result) + "\n")
             count += 1
             errors += result["error"] is not None
     log.info("titles: %d rows, %d with errors -> %s", count, errors, args.out)

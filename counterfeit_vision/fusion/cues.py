@@ -37,6 +37,9 @@ class BrandCues:
     price_below_floor: float = 0.0
     seller_history: float = 0.0  # share of this seller's past listings confirmed fake
     authorized_seller: bool = False
+    # the title's only misuse is a misspelling of the name (not a learned feature: it caps the
+    # decision, see fusion.handset.cap_misspelling_alone)
+    title_misspelling_only: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -47,6 +50,12 @@ class BrandCues:
     @property
     def attribution(self) -> float:
         return max(self.title_brand, self.ocr_brand, self.logo, self.photo)
+
+    @property
+    def misspelling_alone(self) -> bool:
+        """A misspelt name and nothing else against the listing: a typo as often as a disguise."""
+        return self.title_misspelling_only and not (
+            self.ocr_misuse or self.photo or self.price_below_floor or self.hidden_brand or self.seller_history)
 
     def features(self) -> dict[str, float]:
         """Numeric features for a learned model, in :data:`FEATURE_NAMES` order."""

@@ -35,6 +35,8 @@ class ListingInputs:
     notes: list[str] = field(default_factory=list)
     identities: dict[int, Photo] = field(default_factory=dict)  # image number -> content hash and pHash
     storefront_findings: list = field(default_factory=list)  # sellers.storefront.StorefrontFinding
+    # brands this listing's seller spells right in its other titles (of the same batch)
+    spelt_right: frozenset[str] = frozenset()
 
     @property
     def ocr_findings(self) -> list[tuple]:
@@ -86,12 +88,21 @@ def _mention_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> N
         c[f"{prefix}_accessory"] = max(c.get(f"{prefix}_accessory", 0.0), 1.0 if accessory else 0.0)
 
 
-def _misuse_cues(findings, cues: dict[str, dict[str, float]], prefix: str) -> None:
-    """The strongest misuse finding (evasive spelling, replica words) per brand; every brand found gets a row."""
+def _misuse_cues(findings, cues: dict[str, dict[str, float]], prefix: str,
+                 own_typo: Callable[[str], bool] | None = None) -> None:
+    """The strongest misuse finding (evasive spelling, replica words) per brand; every brand found gets a row.
+
+    ``own_typo(brand_id)``: the seller is the brand's authorised seller or spells the name right
+    elsewhere, so a misspelling alone is its typo, not misuse."""
     for f in findings:
         c = cues.setdefault(f.brand_id, {})
-        if f.verdict == "misuse":
-            c[f"{prefix}_misuse"] = max(c.get(f"{prefix}_misuse", 0.0), float(f.score))
+        if f.verdict != "misuse":
+            continue
+        typo = tuple(f.reasons) == ("misspelling",)
+        if typo and own_typo is not None and own_typo(f.brand_id):
+            continue
+        c[f"{prefix}_misuse"] = max(c.get(f"{prefix}_misuse", 0.0), float(f.score))
+        c[f"{prefix}_other_misuse"] = max(c.get(f"{prefix}_other_misuse", 0.0), 0.0 if typo else 1.0)
 
 
 def build_cues(inp: ListingInputs, catalog: Catalog,
@@ -107,7 +118,13 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
     visual = _visual_cues(inp)
     text: dict[str, dict[str, float]] = {}
     _mention_cues(inp.title_findings, text, "title")
-    _misuse_cues(inp.title_findings, text, "title")
+    seller = listing.seller_id
+
+    def own_typo(brand_id: str) -> bool:
+        brand = catalog.brands.get(brand_id)
+        return brand_id in inp.spelt_right or bool(seller and brand and seller in brand.authorized_sellers)
+
+    _misuse_cues(inp.title_findings, text, "title", own_typo)
     # names read in photos count through the sightings (_visual_cues: weighted by the reads' confidence)
     _misuse_cues([f for _, found in inp.ocr_findings for f in found], text, "ocr")
     store = {}
@@ -120,8 +137,8 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
             continue
         brand = catalog[brand_id]
         authorized = bool(listing.seller_id and listing.seller_id in brand.authorized_sellers)
-        seller = 0.0 if authorized else max(history, seller_cue(listing.seller_id, brand_id)
-                                            if seller_cue and listing.seller_id else 0.0)
+        seller_score = 0.0 if authorized else max(history, seller_cue(listing.seller_id, brand_id)
+                                                  if seller_cue and listing.seller_id else 0.0)
         v, t = visual.get(brand_id, {}), text.get(brand_id, {})
         # a photo shows the brand by its logo, its name written on the product, or its own photo
         shown = max(v.get("sighting", 0.0), v.get("photo", 0.0))
@@ -138,8 +155,9 @@ def build_cues(inp: ListingInputs, catalog: Catalog,
             ocr_misuse=t.get("ocr_misuse", 0.0),
             hidden_brand=0.0 if named else shown,
             price_below_floor=0.0 if accessory_only else _price(brand, listing, inp.notes),
-            seller_history=float(min(1.0, max(0.0, seller))),
+            seller_history=float(min(1.0, max(0.0, seller_score))),
             authorized_seller=authorized,
+            title_misspelling_only=t.get("title_misuse", 0.0) > 0 and t.get("title_other_misuse", 0.0) == 0,
         ))
     return out
 

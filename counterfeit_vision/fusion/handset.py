@@ -24,7 +24,8 @@ from typing import Mapping, Protocol
 from counterfeit_vision.catalog import Thresholds
 from counterfeit_vision.fusion.cues import BrandCues
 
-__all__ = ["Decision", "FusionModel", "FusionOutput", "HandSetFusion", "HAND_SET_WEIGHTS", "decide"]
+__all__ = ["Decision", "FusionModel", "FusionOutput", "HandSetFusion", "HAND_SET_WEIGHTS", "cap_misspelling_alone",
+           "decide"]
 
 HAND_SET_WEIGHTS: Mapping[str, float] = {
     "title_misuse": 0.95,      # evasive names and indicator words are deliberate
@@ -108,3 +109,11 @@ def decide(confidence: float, thresholds: Thresholds | None = None) -> Decision:
     if confidence >= t.review:
         return Decision("review", t)
     return Decision("pass", t)
+
+
+def cap_misspelling_alone(decision: Decision, cues: BrandCues) -> Decision:
+    """A misspelt brand name with no other cue (no indicator, price, photo, seller history) is
+    ``review``-strength whatever the model says: genuine sellers mistype names too."""
+    if decision.decision == "takedown" and cues.misspelling_alone:
+        return Decision("review", decision.thresholds)
+    return decision

@@ -22,6 +22,7 @@ from counterfeit_vision.titles.lexicon import (
     LINE,
     NAME,
     SPACED,
+    SPLIT,
     VARIANT,
     Entry,
     Lexicon,
@@ -72,8 +73,8 @@ class Hit(NamedTuple):
 def _spelling_reasons(plain: str, key: str, variant: str) -> list[str]:
     """Reasons from comparing the title's plain spelling with the catalogue key."""
     reasons = []
-    if variant == SPACED:
-        reasons.append("spaced_letters")
+    if variant in (SPACED, SPLIT):
+        reasons.append("spaced_letters" if variant == SPACED else "split_name")
         plain = plain.replace(" ", "")
         key = key.replace(" ", "")
     if variant == VARIANT:
@@ -149,7 +150,7 @@ def _make_hit(nt: NormalizedTitle, lex: Lexicon, entry_id: int, variant: str,
     reasons = [] if plain == entry.key else _spelling_reasons(plain, entry.key, variant)
     if entry.kind == LINE:
         reasons = []  # product lines vary in writing (Air Force I / 1): only a context cue
-    elif reasons and variant != SPACED and not _visual_ok(plain, entry, lex):
+    elif reasons and variant not in (SPACED, SPLIT) and not _visual_ok(plain, entry, lex):
         return None
     if reasons and entry.kind != ABBR and any(c.isdigit() for c in plain) and \
             sum(c.isalpha() for c in plain) < 2:
@@ -385,18 +386,27 @@ def _typo_hit(nt: NormalizedTitle, lex: Lexicon, entry_id: int, first: int, last
 
 
 def _drop_contained(hits: list[Hit]) -> list[Hit]:
-    """Drop a hit lying inside a longer hit of another term (C C inside G-U-C-C-I)."""
+    """Drop a hit lying inside a longer hit of another term (C C inside G-U-C-C-I).
+
+    One sweep in start order, remembering the two farthest-reaching hits of different
+    entries seen so far: a shared name repeated through a long OCR text stays linear.
+    """
     spans = sorted([h.plain_span for h in hits])
     if all(a[1] <= b[0] for a, b in zip(spans, spans[1:])):
         return hits  # the common case: hits on separate words
-    out = []
-    for hit in hits:
+    order = sorted(range(len(hits)), key=lambda i: (hits[i].plain_span[0], -hits[i].plain_span[1]))
+    reach: list[tuple[int, int, int]] = []  # (end, length, entry), farthest first, distinct entries
+    inside = set()
+    for i in order:
+        hit = hits[i]
         s, e = hit.plain_span
-        inside = any(o.entry != hit.entry and o.plain_span[0] <= s and e <= o.plain_span[1]
-                     and (o.plain_span[1] - o.plain_span[0]) > (e - s) for o in hits)
-        if not inside:
-            out.append(hit)
-    return out
+        for end, length, entry in reach:
+            if end >= e and length > e - s and entry != hit.entry:
+                inside.add(i)
+                break
+        same = max([(e, e - s, hit.entry)] + [r for r in reach if r[2] == hit.entry])
+        reach = sorted([r for r in reach if r[2] != hit.entry] + [same], reverse=True)[:2]
+    return [h for i, h in enumerate(hits) if i not in inside]
 
 
 # A case change inside a word: "NikeAir", "GucciBag" (lower -> upper) or "NIKEAir" (an

@@ -24,15 +24,16 @@ from typing import Iterable
 import ahocorasick
 
 from counterfeit_vision.catalog import Brand, Catalog
+from counterfeit_vision.titles.names import UNIT_WORDS, NameMark, mark_names
 from counterfeit_vision.titles.normalize import is_cjk, normalize, visual_fold
 from counterfeit_vision.titles.rules import BRAND_CUES, category_words
 
-__all__ = ["Entry", "BrandInfo", "Lexicon", "edit_budget", "deletes", "load_common_words"]
+__all__ = ["Entry", "BrandInfo", "Lexicon", "common_words_key", "edit_budget", "deletes", "load_common_words"]
 
 log = logging.getLogger(__name__)
 
 NAME, ABBR, LINE, EVASIVE = "name", "abbr", "line", "evasive"
-PLAIN, SPACED, GLUED, VARIANT = "plain", "spaced", "glued", "variant"
+PLAIN, SPACED, GLUED, VARIANT, SPLIT = "plain", "spaced", "glued", "variant", "split"
 
 # Languages of the marketplaces whose ordinary words must never read as typos of a
 # brand, with the minimum word frequency (per word of text) to count as ordinary.
@@ -71,15 +72,16 @@ def load_common_words() -> tuple[frozenset[str], frozenset[str]]:
     Reading wordfreq's tables takes seconds, so the two sets are kept in a cache file
     (``common_words_cache``) named after wordfreq's version and the floors, written atomically
     with its SHA-256 beside the words and checked on load; a bad file is rebuilt."""
-    try:
-        import wordfreq
-    except ImportError:  # pragma: no cover - optional dependency
+    version = _wordfreq_version()
+    if version is None:  # pragma: no cover - optional dependency
         log.warning("wordfreq is not installed: the common-word guard on typos is off")
         return frozenset(), frozenset()
-    cache = common_words_cache(getattr(wordfreq, "__version__", "unknown"))
+    cache = common_words_cache(version)
     cached = _read_words(cache) if cache is not None else None
     if cached is not None:
         return cached
+    import wordfreq  # seconds to read its tables: only when the cache is missing or bad
+
     words: set[str] = set()
     very: set[str] = set()
     for lang, floor in _WORD_LANGUAGES:
@@ -90,6 +92,25 @@ def load_common_words() -> tuple[frozenset[str], frozenset[str]]:
     if cache is not None:
         _write_words(cache, words, very)
     return frozenset(words), frozenset(very)
+
+
+@lru_cache(maxsize=1)
+def _wordfreq_version() -> str | None:
+    """wordfreq's installed version, read from its metadata (importing it costs 0.2 s)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("wordfreq")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def common_words_key() -> str:
+    """What the common-word sets depend on (wordfreq's version and the floors), as a short key."""
+    import hashlib
+
+    version = _wordfreq_version()
+    return hashlib.sha256(repr((version, _WORD_LANGUAGES, _VERY_COMMON)).encode()).hexdigest()[:16]
 
 
 def common_words_cache(wordfreq_version: str) -> Path | None:
@@ -115,7 +136,8 @@ def _read_words(path: Path) -> tuple[frozenset[str], frozenset[str]] | None:
             log.warning("common-word cache %s is corrupt; rebuilding it", path)
             return None
         words, very = body.decode("utf-8").split("\n\x00\n")
-        return frozenset(w for w in words.split("\n") if w), frozenset(w for w in very.split("\n") if w)
+        # set() of the split list, then the one empty string out: several times faster than a filter
+        return frozenset(set(words.split("\n")) - {""}), frozenset(set(very.split("\n")) - {""})
     except (OSError, ValueError, UnicodeDecodeError):
         return None
 
@@ -247,9 +269,18 @@ class Lexicon:
         for index, info in enumerate(self.brands):
             for kind, text in _terms(info.brand):
                 self._add_entry(index, kind, text)
-        self.exact_keys: dict[str, tuple[int, ...]] = self._exact_keys()
+        self.exact_keys: dict[str, tuple[int, ...]] = self.exact_index()
+        self.marks: tuple[NameMark, ...] = tuple(mark_names(catalog, self.very_common))
+        self.marked, self.shared = self._marked_entries()
         self.automaton = self._build_automaton()
         self.fuzzy_keys, self.delete_index = self._build_delete_index()
+        self.finish()
+        log.debug("lexicon: %d brands, %d entries, %d fuzzy keys, %d deletes",
+                  len(self.brands), len(self.entries), len(self.fuzzy_keys), len(self.delete_index))
+
+    def finish(self) -> None:
+        """The cheap derived tables (also rebuilt when a compiled lexicon is read from disk)."""
+        self.exact_keys = self.exact_index()
         # For each fuzzy key of a multi-word name: the name's other words (3+ letters).
         self.window_partners: list[frozenset[str]] = [
             frozenset(w for j, w in enumerate(self.entries[e].key.split(" ")) if j != pos and len(w) >= 3)
@@ -257,8 +288,11 @@ class Lexicon:
         # A typo is only a typo when the token is not an ordinary word or another brand.
         self.brand_keys = frozenset(
             e.key for e in self.entries if e.kind in (NAME, EVASIVE) and " " not in e.key)
-        log.debug("lexicon: %d brands, %d entries, %d fuzzy keys, %d deletes",
-                  len(self.brands), len(self.entries), len(self.fuzzy_keys), len(self.delete_index))
+        # Entries spelt like a unit ("HP", "GB"): only these can be a quantity ("10 HP").
+        self.unit_entries = frozenset(i for i, e in enumerate(self.entries) if e.key in UNIT_WORDS)
+        # Entries a title must look at twice (shared, unit-like or word-like names): the fast
+        # path checks one set instead of three.
+        self.special_entries = self.unit_entries | frozenset(self.shared) | self.marked
 
     def _add_entry(self, brand: int, kind: str, text: str) -> None:
         key = _key_of(text)
@@ -268,11 +302,43 @@ class Lexicon:
                       key.isascii() and not is_cjk(text))
         self.entries.append(entry)
 
-    def _exact_keys(self) -> dict[str, tuple[int, ...]]:
+    def _marked_entries(self) -> tuple[frozenset[int], dict[int, tuple[int, ...]]]:
+        """(name entries marked ambiguous for a word-like reason, name entry -> the other
+        brands whose name entries spell the same key)."""
+        index = {info.brand.id: i for i, info in enumerate(self.brands)}
+        word_like = {(index[m.brand_id], m.name) for m in self.marks
+                     if m.ambiguous and (m.overridden or any(not r.startswith("shared:") for r in m.reasons))}
+        marked = frozenset(i for i, e in enumerate(self.entries) if e.kind == NAME and (e.brand, e.source) in word_like)
+        shared: dict[int, tuple[int, ...]] = {}
+        for ids in self.exact_keys.values():
+            names = [i for i in ids if self.entries[i].kind == NAME]
+            brands = {self.entries[i].brand for i in names}
+            if len(brands) > 1:
+                for i in names:
+                    shared[i] = tuple(sorted(brands - {self.entries[i].brand}))
+        return marked, shared
+
+    def exact_index(self) -> dict[str, tuple[int, ...]]:
+        """Plain key -> the entries spelling it."""
         out: dict[str, list[int]] = {}
         for i, entry in enumerate(self.entries):
             out.setdefault(entry.key, []).append(i)
         return {k: tuple(v) for k, v in out.items()}
+
+    def _split_variants(self, entry: Entry) -> Iterable[str]:
+        """One space inside a single-word name ("pra da", "gu cci"), unless both halves are
+        ordinary words, so that "can on" never reads as Canon."""
+        key = entry.key
+        if entry.kind != NAME or not entry.latin or " " in key or len(key) < 5 or not key.isalpha():
+            return
+        for i in range(2, len(key) - 1):
+            head, tail = key[:i], key[i:]
+            if (head in self.very_common and tail in self.very_common) or f"{head} {tail}" in self.exact_keys:
+                continue  # two words, or another brand's own two-word name (Cooler Master)
+            if head in self.common_words and tail in self.common_words and max(len(head), len(tail)) >= 4 \
+                    and key not in self.common_words:
+                continue  # a name unknown as one word, made of two: "uni-ball", "us robotics" really are two
+            yield f" {visual_fold(head)} {visual_fold(tail)} "
 
     def _build_automaton(self) -> ahocorasick.Automaton:
         keys: dict[str, list[tuple[int, str]]] = {}
@@ -281,6 +347,10 @@ class Lexicon:
                 bucket = keys.setdefault(key, [])
                 if (i, variant) not in bucket:
                     bucket.append((i, variant))
+            for key in self._split_variants(entry):
+                bucket = keys.setdefault(key, [])
+                if (i, SPLIT) not in bucket:
+                    bucket.append((i, SPLIT))
         automaton = ahocorasick.Automaton()
         for key, value in keys.items():
             # Per match: (entry, variant, exact key or None); the key is given only when a

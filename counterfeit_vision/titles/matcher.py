@@ -10,22 +10,33 @@ brand, ``misuse`` when any reason holds and ``mention`` otherwise.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.titles.candidates import FuzzyFinder, Hit, find_hits
 from counterfeit_vision.titles.lexicon import ABBR, EVASIVE, LINE, NAME, BrandInfo, Lexicon
+from counterfeit_vision.titles.multibrand import (
+    add_stuffing,
+    attribute_shared,
+    collab_hits,
+    compat_start,
+    unit_reading,
+)
 from counterfeit_vision.titles.normalize import NormalizedTitle, normalize
 from counterfeit_vision.titles.rules import (
+    CATEGORY_WORDS,
+    COLLAB_WORDS,
     COMPAT_CUES,
+    FASHION_CATEGORIES,
+    INDICATOR_STARTS,
     PHRASE_CUES,
     PHRASE_WORDS,
     WORN_WORDS,
     IndicatorHit,
     category_words,
     compat_trigger_before,
-    is_collab_gap,
     lookalike_phrase,
     title_indicators,
 )
@@ -42,7 +53,7 @@ MAX_TITLE_CHARS = 2000  # longer text is cut: titles are short, OCR text can be 
 REASON_WEIGHTS: dict[str, float] = {
     "homoglyph_script_mix": 0.95, "invisible_chars": 0.95, "evasive_alias": 0.9,
     "leetspeak": 0.9, "indicator": 0.9, "lookalike_phrase": 0.85, "styled_letters": 0.8,
-    "lookalike_chars": 0.8, "spaced_letters": 0.8, "false_compatibility": 0.7,
+    "lookalike_chars": 0.8, "spaced_letters": 0.8, "split_name": 0.8, "false_compatibility": 0.7,
     "misspelling": 0.6, "foreign_script_name": 0.6, "brand_stuffing": 0.6, "abbreviation": 0.5,
 }
 _REASON_ORDER = {r: i for i, r in enumerate(REASON_WEIGHTS)}
@@ -70,7 +81,11 @@ class TitleFinding:
         score: misuse evidence strength in [0, 1]; 0 for a mention.
         context: how a legitimate mention uses the name: ``("compatible_accessory",)``
             for "case for <brand>" where the brand's third-party accessories are
-            normal (the brand is what the product fits, not who made it).
+            normal (the brand is what the product fits, not who made it);
+            ``"shared_name"`` when the matched name is claimed by several brands and
+            nothing in the title tells which one it is.
+        shared_with: for a ``"shared_name"`` finding, the other brands' ids claiming
+            the name (each of them gets its own finding): ambiguous, never silently one.
     """
 
     brand_id: str
@@ -80,6 +95,7 @@ class TitleFinding:
     matched_text: str
     score: float
     context: tuple[str, ...] = ()
+    shared_with: tuple[str, ...] = ()
 
     @property
     def accessory_mention(self) -> bool:
@@ -91,7 +107,7 @@ class _Context:
     """Title-wide facts the per-brand rules share (a slotted class: built per title)."""
 
     __slots__ = ("nt", "tokens", "words", "indicators", "category_words", "category", "phrase_possible",
-                 "compat_possible")
+                 "compat_possible", "collab")
 
     def __init__(self, nt: NormalizedTitle, tokens: tuple[str, ...], words: frozenset[str],
                  indicators: tuple[IndicatorHit, ...], category_words: frozenset[str], category: str | None,
@@ -104,6 +120,7 @@ class _Context:
         self.category = category
         self.phrase_possible = phrase_possible  # some look-alike phrase word occurs in the title
         self.compat_possible = compat_possible  # some "for"/"compatible" word occurs in the title
+        self.collab: frozenset[int] = frozenset()  # entries in a "<brand> x <brand>" pattern
 
     def phrase(self, hits: list[Hit]) -> bool:
         """Look-alike phrasing around any of ``hits``."""
@@ -174,22 +191,30 @@ class TitleMatcher:
             return []
         if any(h.reasons == ("misspelling",) for h in hits):
             hits = _drop_coincidental_typos(hits)
+        if len(hits) > 1 and any(h.kind == LINE for h in hits):
+            hits = _drop_foreign_lines(hits)
         fast = None if category else self._plain_mentions(nt, hits, text)
         if fast is not None:
             return fast
         ctx = self._context(nt, category)
+        ctx.collab = collab_hits(hits, nt)
         by_brand: dict[int, list[Hit]] = {}
         for hit in hits:
             by_brand.setdefault(hit.brand, []).append(hit)
         kept = {b: hs for b, hs in ((b, self._gate(b, hs, ctx)) for b, hs in by_brand.items()) if hs}
+        shared = attribute_shared(kept, self.lexicon, lambda b, hs: self._own_context(self.lexicon.brands[b], hs, ctx))
         reasons = {b: self._context_reasons(b, hs, ctx, kept) for b, hs in kept.items()}
-        _add_stuffing(kept, reasons, ctx, self.lexicon)
+        add_stuffing(kept, reasons, ctx, self.lexicon, ctx.compat_possible)
         findings = []
+        brands = self.lexicon.brands
         for b, hs in kept.items():
             finding = self._finding(b, hs, reasons[b], text, nt)
             if (finding.verdict == "mention" and ctx.compat_possible
-                    and any(_compat_start(h, ctx, kept) is not None for h in hs)):
+                    and any(compat_start(h, ctx, kept) is not None for h in hs)):
                 finding = replace(finding, context=("compatible_accessory",))
+            if b in shared:
+                finding = replace(finding, context=(*finding.context, "shared_name"),
+                                  shared_with=tuple(brands[o].brand.id for o in shared[b]))
             findings.append(finding)
         return sorted(findings, key=lambda f: (f.span, f.brand_id))
 
@@ -211,11 +236,19 @@ class TitleMatcher:
         Returns None whenever any rule could change the outcome; the full path
         then decides. Most real titles (a maker's own name) end here.
         """
-        brands = self.lexicon.brands
+        lex = self.lexicon
+        brands = lex.brands
         if not nt.plain.isascii():
             return None
         line_brands = None
+        marked = lex.marked
+        special = lex.special_entries
         for h in hits:
+            if h.entry in special:
+                if h.entry in lex.shared or unit_reading(h, lex, nt.texts):
+                    return None
+                if h.entry in marked and not nt.words.isdisjoint(COLLAB_WORDS):
+                    return None
             if h.reasons or h.weak or h.kind != NAME:
                 if h.reasons or h.weak or h.kind != LINE:
                     return None
@@ -240,14 +273,15 @@ class TitleMatcher:
                 continue
             # An ambiguous name needs brand context: here (no cue, no category) only a
             # context word, a brand cue or the brand's own product line can give it.
-            if info.brand.ambiguous and words.isdisjoint(info.cue_words) and \
-                    not (line_brands and hit.brand in line_brands):
+            if (info.brand.ambiguous or hit.entry in marked) and words.isdisjoint(info.cue_words) and \
+                    not (line_brands and hit.brand in line_brands) and \
+                    not (hit.entry in marked and any(a[0] in words for a in info.accessories)):
                 continue
             if hit.brand not in first or hit.plain_span[0] < first[hit.brand].plain_span[0]:
                 first[hit.brand] = hit
         for brand, hit in lines.items():
             # A product line without its brand's name counts unless it is an ordinary word.
-            if brand not in first and self._line_counts(hit, False, None):
+            if brand not in first and self._line_counts(hit, False, nt.texts):
                 first[brand] = hit
         if len(first) > 1 and any(not brands[b].accessories for b in first):
             return None  # brand stuffing is possible
@@ -278,10 +312,24 @@ class TitleMatcher:
             return True
         if info.cjk_context and any(w in ctx.nt.plain for w in info.cjk_context):
             return True
-        if ctx.phrase(hits):
+        if ctx.phrase(hits) or any(h.entry in ctx.collab for h in hits):
             return True
         # "strap for Coach": only where that would be a false compatibility claim.
         return not info.accessories and "for" in ctx.words and _proper_noun_after_for(hits, ctx)
+
+    def _own_context(self, info: BrandInfo, hits: list[Hit], ctx: _Context) -> bool:
+        """The brand's own context: its category or product-line words, a brand cue, its
+        product line, the listing's category, or a collaboration with another brand.
+        Counterfeit cues are not enough here: "unbranded black bag" says nothing of Black."""
+        if not ctx.words.isdisjoint(info.cue_words) or any(h.kind == LINE for h in hits):
+            return True
+        if info.accessories and any(a[0] in ctx.words for a in info.accessories):
+            return True  # "HP toner": what the brand's products take is its context too
+        if ctx.category and any(ctx.category == c.casefold() for c in info.brand.categories):
+            return True
+        if info.cjk_context and any(w in ctx.nt.plain for w in info.cjk_context):
+            return True
+        return any(h.entry in ctx.collab for h in hits)
 
     def _has_strong_context(self, hits: list[Hit], ctx: _Context) -> bool:
         """The brand's own product line, a counterfeit indicator or look-alike phrasing."""
@@ -294,19 +342,38 @@ class TitleMatcher:
 
     def _gate(self, brand: int, hits: list[Hit], ctx: _Context) -> list[Hit]:
         """Keep only the hits that really refer to the brand."""
-        info = self.lexicon.brands[brand]
+        lex = self.lexicon
+        info = lex.brands[brand]
         if info.negative and self._negative(info, ctx):
             return [h for h in hits if h.reasons and not _HARD_EVASION.isdisjoint(h.reasons)]
-        if not info.brand.ambiguous and all(h.kind == NAME and not h.weak and not h.needs_context for h in hits):
+        if any(unit_reading(h, lex, ctx.tokens) for h in hits):
+            hits = [h for h in hits if not unit_reading(h, lex, ctx.tokens)]  # "10 HP", "4 GB"
+        # a typo of a brand whose goods are unknown (no categories) is a coincidence
+        # unless the title says it is about a brand (Aikon is a watch model, not Nikon)
+        untyped = not info.brand.categories
+        if len(hits) == 1 and "misspelling" in hits[0].reasons and not untyped and _other_goods(info, ctx):
+            return []  # a typo of a brand of other goods: "Aikon chronograph watch" is no Arkon mount
+        if not info.brand.ambiguous and all(h.kind == NAME and not h.weak and not h.needs_context
+                                            and h.entry not in lex.marked
+                                            and not (untyped and "misspelling" in h.reasons) for h in hits):
             return hits  # the common case: a plain or misspelt name of an unambiguous brand
         has_name = any(h.kind in (NAME, EVASIVE) and not h.weak for h in hits)
         hard = [h for h in hits if h.reasons and not _HARD_EVASION.isdisjoint(h.reasons)]
         contextual = self._has_context(info, hits, ctx)
         strong = self._has_strong_context(hits, ctx)
+        own = None
         kept = []
         for hit in hits:
             if hit in hard:
                 kept.append(hit)
+            elif hit.entry in lex.marked and not info.brand.ambiguous and \
+                    (not hit.reasons or hit.reasons == ("misspelling",)):  # "arnazon" is no word
+                own = self._own_context(info, hits, ctx) if own is None else own
+                if own:
+                    kept.append(hit)
+            elif untyped and "misspelling" in hit.reasons and not info.brand.ambiguous:
+                if contextual:
+                    kept.append(hit)
             elif hit.weak:
                 if strong:
                     kept.append(hit)
@@ -315,21 +382,34 @@ class TitleMatcher:
                 if not has_name and (strong or (contextual and key not in self.lexicon.very_common)):
                     kept.append(hit)
             elif hit.kind == LINE:
-                if self._line_counts(hit, has_name, ctx):
+                if self._line_counts(hit, has_name, ctx.tokens) or self._cued_line(hit, ctx):
                     kept.append(hit)
             elif contextual or not (info.brand.ambiguous or hit.needs_context):
                 kept.append(hit)
         return kept
 
-    def _line_counts(self, hit: Hit, has_name: bool, ctx: _Context | None) -> bool:
-        """A product line alone names the brand only when it is not an ordinary word."""
+    def _line_counts(self, hit: Hit, has_name: bool, tokens: Sequence[str]) -> bool:
+        """A product line alone names the brand when it is not an ordinary word, or when a
+        model follows it ("Galaxy S23", "Galaxy Buds Pro": a word, used as a model name)."""
         if has_name:
             return True
         entry = self.lexicon.entries[hit.entry]
         source = entry.source
         # iPhone, MacBook, 501: shaped like a product name even if frequent in text.
         shaped = any(c.isupper() for c in source[1:]) or any(c.isdigit() for c in source)
-        return " " in entry.key or shaped or entry.key not in self.lexicon.common_words
+        if " " in entry.key or shaped or entry.key not in self.lexicon.common_words:
+            return True
+        return hit.last < len(tokens) and _MODEL_TAIL.match(tokens[hit.last]) is not None
+
+    def _cued_line(self, hit: Hit, ctx: _Context) -> bool:
+        """"Replica Submariner": a product line that is also a (rare) word, named beside a
+        counterfeit indicator or look-alike phrasing that is not the line itself."""
+        lex = self.lexicon
+        key = lex.entries[hit.entry].key
+        if key in lex.very_common or key in INDICATOR_STARTS or key in lex.brands[hit.brand].own_terms:
+            return False  # a line named like an indicator (Margiela's Replica) is cued by nothing
+        s, e = hit.plain_span
+        return any(not (i.start < e and s < i.end) for i in ctx.indicators) or ctx.phrase([hit])
 
     # -- context reasons -------------------------------------------------------
     def _context_reasons(self, brand: int, hits: list[Hit], ctx: _Context,
@@ -359,21 +439,32 @@ class TitleMatcher:
     def _indicator_applies(self, ind: IndicatorHit, info: BrandInfo) -> bool:
         if ind.term in info.own_terms:
             return False  # the brand's own product name (e.g. a fragrance line called Replica)
-        if ind.generic and info.accessories:
-            return False  # "OEM" toner or cables: original equipment, a normal word there
+        if ind.generic and (info.accessories or not {c.casefold() for c in info.brand.categories}
+                            & FASHION_CATEGORIES):
+            return False  # "OEM" toner, cables or drives: original equipment, a normal word there
         return True
 
     def _false_compat(self, info: BrandInfo, hits: list[Hit], ctx: _Context,
                       kept: dict[int, list[Hit]]) -> bool:
         """"for <brand>" where third-party products are not normal for the brand."""
-        if not any(_compat_start(h, ctx, kept) is not None for h in hits):
+        if not any(compat_start(h, ctx, kept) is not None for h in hits):
             return False
         if not info.accessories:
-            return True
+            return self._fashion_or_not_accessory(info, hits, ctx, kept)
         words = ctx.words
         if any(acc[0] in words and _has_phrase(ctx.tokens, acc) for acc in info.accessories):
             return False
         return bool(ctx.words & WORN_WORDS or ctx.category_words & WORN_WORDS)
+
+    def _fashion_or_not_accessory(self, info: BrandInfo, hits: list[Hit], ctx: _Context,
+                                  kept: dict[int, list[Hit]]) -> bool:
+        """For a brand that declares no accessories: "for <brand>" is false for a fashion or
+        toy brand and on worn goods; "charger for Nikon" or "Nikon flash for Nikon cameras"
+        from a brand of technical or unknown goods is what it says."""
+        cats = {c.casefold() for c in info.brand.categories}
+        if cats & FASHION_CATEGORIES or ctx.words & WORN_WORDS or ctx.category_words & WORN_WORDS:
+            return True
+        return False
 
     # -- output ----------------------------------------------------------------
     def _finding(self, brand: int, hits: list[Hit], reasons: list[str], text: str,
@@ -456,6 +547,15 @@ def _drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
             if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
 
 
+def _drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
+    """A product line of brand A right after brand B's clean name is B's model ("Ferrari
+    Daytona" is no Rolex), unless A is named in the title too."""
+    named = {h.brand for h in hits if h.kind == NAME}
+    ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
+    return [h for h in hits if not (h.kind == LINE and h.brand not in named
+                                    and ends.get(h.first, h.brand) != h.brand)]
+
+
 def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[str]) -> bool:
     """Any of the brand's negative-context phrases in the title."""
     for phrase in info.negative:
@@ -465,6 +565,19 @@ def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[st
         if n == 1 or any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1)):
             return True
     return False
+
+
+# What follows a product line used as a model name: "S23", "Buds", "Pro 2", "X5", "Watch 6".
+_MODEL_TAIL = re.compile(r"^(?:[a-z]{0,2}\d{1,4}[a-z]{0,3}|pro|max|ultra|plus|mini|lite|buds|tab|note|fold|flip|"
+                         r"watch|edge|fe|se|air)$")
+
+_GOODS_WORDS = frozenset(w for words in CATEGORY_WORDS.values() for w in words if len(w) > 1)
+
+
+def _other_goods(info: BrandInfo, ctx: _Context) -> bool:
+    """The title names a kind of product, and none the brand sells."""
+    goods = ctx.words & _GOODS_WORDS
+    return bool(goods) and goods.isdisjoint(info.context_words) and not ctx.category_words & info.context_words
 
 
 # "Gift for Coach": after these, "for <Name>" names who receives the product (a person,
@@ -514,61 +627,3 @@ def _hit_strength(hit: Hit) -> float:
 def _has_phrase(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
     n = len(phrase)
     return any(tuple(tokens[i:i + n]) == phrase for i in range(len(tokens) - n + 1))
-
-
-def _compat_start(hit: Hit, ctx: _Context, kept: dict[int, list[Hit]]) -> int | None:
-    """Where the "for ..." phrase governing ``hit`` starts, following brand lists."""
-    first = hit.first
-    starts = {h.last: h.first for hs in kept.values() for h in hs}
-    for _ in range(8):
-        trigger = compat_trigger_before(ctx.tokens, first)
-        if trigger is not None:
-            return trigger
-        i = first
-        while i > 0 and ctx.tokens[i - 1] in ("and", "or", "y", "et", "und"):
-            i -= 1
-        if i not in starts:
-            return None
-        first = starts[i]  # the previous brand in a list: "for Nike, Adidas and Puma"
-    return None
-
-
-def _add_stuffing(kept: dict[int, list[Hit]], reasons: dict[int, list[str]], ctx: _Context,
-                  lex: Lexicon) -> None:
-    """Several unrelated brands named in one title (collaborations excepted)."""
-    if len(kept) < 2:
-        return
-    counted = []
-    for brand, hits in kept.items():
-        info = lex.brands[brand]
-        names = [h for h in hits if h.kind in (NAME, EVASIVE)]
-        if not names or info.accessories or "false_compatibility" in reasons[brand]:
-            continue
-        counted.append((min(h.first for h in names), brand, names))
-    counted.sort()
-    groups = _collab_groups(counted, ctx)
-    if len(groups) >= 3 or (len(groups) == 2 and _share_category(groups, lex)):
-        for group in groups:
-            for brand in group:
-                reasons[brand].append("brand_stuffing")
-
-
-def _collab_groups(counted: list[tuple[int, int, list[Hit]]], ctx: _Context) -> list[list[int]]:
-    groups: list[list[int]] = []
-    prev_end = None
-    for _, brand, names in counted:
-        hit = min(names, key=lambda h: h.first)
-        if prev_end is not None and groups:
-            between = ctx.nt.plain[prev_end:hit.plain_span[0]]
-            if is_collab_gap(between):
-                groups[-1].append(brand)
-                prev_end = max(h.plain_span[1] for h in names)
-                continue
-        groups.append([brand])
-        prev_end = max(h.plain_span[1] for h in names)
-    return groups
-
-
-def _share_category(groups: list[list[int]], lex: Lexicon) -> bool:
-    cats = [{c.casefold() for b in g for c in lex.brands[b].brand.categories} for g in groups]
-    return bool(cats[0] & cats[1])

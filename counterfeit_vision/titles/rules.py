@@ -15,7 +15,7 @@ __all__ = [
     "CATEGORY_WORDS", "FASHION_WORDS", "WORN_WORDS", "IndicatorHit", "category_words", "find_indicators",
     "lookalike_phrase", "compat_trigger_before", "is_collab_gap", "BRAND_CUES", "COMPAT_WORDS", "CUE_WORDS",
     "INDICATOR_STARTS", "PHRASE_WORDS",
-    "COMPAT_CUES", "PHRASE_CUES", "title_indicators",
+    "COMPAT_CUES", "PHRASE_CUES", "title_indicators", "COLLAB_WORDS", "FASHION_CATEGORIES",
 ]
 
 # Catalogue category -> words that name such a product in a title.
@@ -52,6 +52,14 @@ FASHION_WORDS = frozenset(
     w for cat in ("bags", "shoes", "clothing", "watches", "jewelry", "accessories") for w in CATEGORY_WORDS[cat]
     if w != "t")
 
+# Catalogue categories of fashion goods and toys: a brand selling these has no normal
+# third-party accessories, so "for <brand>" is a false claim even when the brand says nothing
+# (a brand of technical or unknown goods: only on worn products).
+FASHION_CATEGORIES = frozenset({
+    "bags", "handbags", "shoes", "footwear", "clothing", "apparel", "sportswear", "watches", "jewelry",
+    "jewellery", "accessories", "perfume", "fragrance", "cosmetics", "sunglasses", "eyewear", "belts",
+    "underwear", "luxury", "fashion", "toys"})
+
 # Worn products: "for <brand>" on these is false even for brands whose third-party
 # accessories are normal (a laptop bag or a watch band for Apple is an accessory).
 WORN_WORDS = frozenset(
@@ -82,6 +90,10 @@ _CAR_PARTS = frozenset({"car", "auto", "automotive", "vehicle", "engine", "brake
                         "motorcycle", "truck", "parts", "part", "replacement", "genuine"})
 _JERSEY = frozenset({"jersey", "jerseys", "kit", "shirt", "trikot", "camiseta", "maillot"})
 _LICENSED = frozenset({"licensed", "officially", "official", "licence", "license"})
+# Licensed fan merchandise names its licence: an official "replica" helmet, wand or trophy
+# is the product's real name there ("officially licensed", "licensed", "official merchandise").
+_LICENSED_MERCH = frozenset({"licensed", "officially", "licence", "merchandise", "merch", "collectible",
+                             "collectors", "collector"})
 _SCALE_MODEL = frozenset({"scale", "diecast", "die", "model", "models", "prop", "replicas"})
 
 
@@ -115,7 +127,7 @@ def _guarded(term: str, words: frozenset[str], plain: str) -> bool:
     if term == "oem":
         return bool(words & _CAR_PARTS)
     if term == "replica":
-        return bool((words & _JERSEY and words & _LICENSED) or words & _SCALE_MODEL
+        return bool(words & _LICENSED_MERCH or (words & _JERSEY and words & _LICENSED) or words & _SCALE_MODEL
                     or re.search(r"\b1\s*:\s*\d{2,}", plain))
     if term == "1:1":
         return bool(words & {"scale", "model", "ratio", "aspect"})
@@ -175,6 +187,8 @@ _BEFORE_PHRASES = (
     ("dupe", "of"), ("dupe", "for"), ("alternative", "to"), ("looks", "like"), ("look", "like"),
     ("not",), ("dupe",), ("inspiré", "de"), ("like",),
     ("in", "the", "style", "of"), ("knock", "off", "of"),
+    ("same", "as", "original"), ("same", "as", "the", "original"), ("like", "original"),
+    ("like", "the", "original"),
 )
 # Every word any look-alike phrase uses: a title with none of them needs no check.
 PHRASE_WORDS = frozenset(_AFTER_STYLE) | {w for p in _BEFORE_PHRASES for w in p}
@@ -223,13 +237,13 @@ def compat_trigger_before(tokens: Sequence[str], index: int) -> int | None:
     return None
 
 
-_COLLAB = frozenset({"x", "×", "collab", "collaboration", "feat", "featuring", "ft"})
+COLLAB_WORDS = frozenset({"x", "×", "collab", "collaboration", "feat", "featuring", "ft"})
 
 
 def is_collab_gap(between: str) -> bool:
     """True when the text between two brand names marks a collaboration (Adidas x Gucci)."""
     words = re.findall(r"[^\W_]+|×", between)
-    return len(words) == 1 and words[0] in _COLLAB
+    return len(words) == 1 and words[0] in COLLAB_WORDS
 
 
 # Words that can trigger any context rule; a title without them skips those rules.

@@ -18,7 +18,7 @@ def test_finding_is_frozen_and_typed(matcher):
         finding.verdict = "mention"  # type: ignore[misc]
     assert isinstance(finding.reasons, tuple) and isinstance(finding.span, tuple)
     assert {f.name for f in dataclasses.fields(TitleFinding)} == {
-        "brand_id", "verdict", "reasons", "span", "matched_text", "score", "context"}
+        "brand_id", "verdict", "reasons", "span", "matched_text", "score", "context", "shared_with"}
 
 
 def test_mention_has_zero_score_and_no_reasons(matcher):

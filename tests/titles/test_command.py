@@ -37,7 +37,8 @@ def test_text_input(tmp_path):
     assert [r["title"] for r in rows] == ["Replica Gucci bag", "plain water bottle", "N1ke shoes"]
     assert rows[0]["findings"][0]["brand_id"] == "gucci"
     assert rows[0]["findings"][0]["reasons"] == ["indicator"]
-    assert set(rows[0]["findings"][0]) == {"brand_id", "verdict", "reasons", "span", "matched_text", "score", "context"}
+    assert set(rows[0]["findings"][0]) == {"brand_id", "verdict", "reasons", "span", "matched_text", "score", "context",
+                                           "shared_with"}
     assert rows[1]["findings"] == [] and rows[1]["error"] is None
     assert rows[2]["findings"][0]["verdict"] == "misuse"
 
@@ -68,3 +69,10 @@ def test_jsonl_with_bad_rows(tmp_path):
     assert "too long" in rows[5]["error"] and len(rows[5]["title"]) <= 2000
     assert "object" in rows[6]["error"]
     assert rows[7]["findings"][0]["verdict"] == "mention" and rows[7]["error"] is None
+
+
+def test_cli_title_limit_matches_the_engine():
+    from counterfeit_vision.cli import titles as cli
+    from counterfeit_vision.titles.matcher import MAX_TITLE_CHARS
+
+    assert cli.MAX_TITLE_CHARS == MAX_TITLE_CHARS

@@ -76,7 +76,9 @@ def test_typo_next_to_another_brand_is_that_brands_product(matcher):
     from counterfeit_vision.catalog import Brand, Catalog
     from counterfeit_vision.titles import TitleMatcher
 
-    cat = Catalog.from_brands([Brand(id="electron", name="Electron", compatible_accessories=("case",)),
+    # Electron sells electronics: a typo of a brand whose goods are unknown needs brand context
+    cat = Catalog.from_brands([Brand(id="electron", name="Electron", categories=("electronics",),
+                                     compatible_accessories=("case",)),
                                Brand(id="da-lite", name="Da-Lite", compatible_accessories=("case",))])
     m = TitleMatcher.from_catalog(cat, common_words=())
     assert [f.brand_id for f in m.match("electrol screen")] == ["electron"]
