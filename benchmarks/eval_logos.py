@@ -178,6 +178,9 @@ def main(argv=None) -> int:
                     help="split: --ref-frac of each brand's photos are references; all-refs: all but --per-brand "
                          "photos of each brand are references")
     ap.add_argument("--per-brand", type=int, default=5, help="all-refs: listing photos held out per brand")
+    ap.add_argument("--operating-points", choices=("index", "fitted", "none"), default="index",
+                    help="index: those the onboarded index carries; fitted: those fitted for the embedder "
+                         "(an index cached before they were); none: raw scores as cues (as before them)")
     ap.add_argument("--embedder", default="efficientnet_lite0_logo",
                     help="efficientnet_lite0_logo (default: Lite0 with the logo-tuned tail), efficientnet_lite0, ...")
     ap.add_argument("--precision", default="auto")
@@ -414,6 +417,13 @@ def listing_detector(args, catalog, index_dir: Path):
         det.image_matcher = ImageMatcher(det.image_matcher.embedder, det.image_matcher.index,
                                          heads=None if args.no_heads else "auto", verify=not args.no_verify,
                                          reference_root=catalog.root)
+    if args.operating_points != "index":  # an index cached before the points were fitted, or raw scores
+        from counterfeit_vision.fusion.operating_points import fitted_points
+
+        index = det.image_matcher.index
+        index.operating_points = fitted_points(index.embedder) if args.operating_points == "fitted" else None
+    print(f"operating points ({args.operating_points}): "
+          f"{det.image_matcher.index.operating_points or 'none (raw scores are the cues)'}")
     det.photo_memo_size = 0  # every photo reaches the matcher, so its findings line up with its row
     det.image_matcher = RecordingMatcher(det.image_matcher)
     if det.ocr is not None:

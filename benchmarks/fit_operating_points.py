@@ -43,6 +43,17 @@ def scored_photos(dump: Path):
     return out
 
 
+def agreement(dump: Path, photos, points) -> str:
+    """How often the simulated neutral listing (``operating_fit.neutral_outcome``) got the brand and
+    decision the real detector gave in that dump's run (the dump's points: ``points``)."""
+    from counterfeit_vision.fusion.operating_fit import neutral_outcome
+
+    rows = json.loads(dump.read_text())
+    got = [neutral_outcome(p, points) for p in photos]
+    same = sum(1 for row, o in zip(rows, got) if (o.brand, o.decision) == (row["result_brand"], row["decision"]))
+    return f"  simulated neutral listings agree with the detector's results of the run on {same}/{len(rows)} photos"
+
+
 def line(name: str, rates: dict) -> str:
     return (f"{name:<44} right brand {rates['right_brand']:.3f}  flagged {rates['flagged']:.3f}  |  no logo: named "
             f"{rates['no_logo_named']:.3f}  flagged {rates['no_logo_flagged']:.3f}")
@@ -55,6 +66,8 @@ def main(argv=None) -> int:
     ap.add_argument("--embedder", default="efficientnet_lite0_logo")
     ap.add_argument("--attribution-rate", type=float, default=0.05)
     ap.add_argument("--review-rate", type=float, default=0.02)
+    ap.add_argument("--dumps-points", choices=("none", "unknown"), default="none",
+                    help="the operating points the dumps' runs used (none: raw scores; checks the simulation)")
     ap.add_argument("--write", action="store_true", help="save the points fitted on every dump for the embedder")
     args = ap.parse_args(argv)
     from counterfeit_vision.fusion.operating_fit import fit_operating_points, outcome_rates
@@ -67,6 +80,8 @@ def main(argv=None) -> int:
     for name, photos in splits.items():
         others = [p for n, ps in splits.items() if n != name for p in ps]
         print(line(f"{name} raw scores (today)", outcome_rates(photos, None)))
+        if args.dumps_points == "none":
+            print(agreement(next(d for d in args.dumps if d.name == name), photos, None))
         if others:
             print(line(f"{name} fitted on the other splits", outcome_rates(photos, fit(others, "others"))))
     pooled = [p for ps in splits.values() for p in ps]
