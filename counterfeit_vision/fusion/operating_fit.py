@@ -52,19 +52,18 @@ def neutral_outcome(photo: ScoredPhoto, points: OperatingPoints | None) -> Neutr
     """The detector's result for a listing of one photo, a neutral title, no price and an unknown
     seller (``fusion.evidence.build_cues`` + the hand-set fusion, on the mapped cues)."""
     fusion = HandSetFusion()
-    best = None
+    scored = []
     for brand_id, raw in photo.scores.items():
         cue = {k: (points.cue(k, raw.get(k, 0.0), brand_id) if points is not None else raw.get(k, 0.0))
                for k in KINDS}
         sighting = 1.0 - (1.0 - cue["logo"]) * (1.0 - cue["text"])
         cues = BrandCues(brand_id, ocr_brand=cue["text"], logo=cue["logo"], photo=cue["photo"],
                          hidden_brand=max(sighting, cue["photo"]))
-        key = (fusion.score(cues).confidence, cues.attribution)
-        if best is None or key > best[0]:
-            best = (key, cues)
-    if best is None or best[1].attribution < MIN_ATTRIBUTION:
+        scored.append((fusion.score(cues).confidence, cues))
+    scored.sort(key=lambda oc: (-oc[0], -oc[1].attribution, oc[1].brand_id))  # as the detector ranks them
+    if not scored or scored[0][1].attribution < MIN_ATTRIBUTION:
         return NeutralOutcome(None, "pass")
-    return NeutralOutcome(best[1].brand_id, decide(best[0][0]).decision)
+    return NeutralOutcome(scored[0][1].brand_id, decide(scored[0][0]).decision)
 
 
 def outcome_rates(photos: Sequence[ScoredPhoto], points: OperatingPoints | None) -> dict[str, float]:
@@ -89,15 +88,18 @@ def _level(values: np.ndarray, rate: float) -> float:
     return float(ranked[allowed]) + _EPS
 
 
-def precision_floor(photos: Sequence[ScoredPhoto], kind: str, precision: float) -> float:
+def precision_floor(photos: Sequence[ScoredPhoto], kind: str, precision: float,
+                    brand_id: str | None = None) -> float:
     """The lowest raw score of ``kind`` at which the isotonic fit of P(the brand is really shown |
-    score), over every (photo, brand) pair scored, reaches ``precision`` (1 when it never does).
+    score), over every (photo, brand) pair scored (only ``brand_id``'s when given), reaches
+    ``precision`` (1 when it never does).
 
     False alarms alone would put a kind that rarely fires on photos without a logo (text reads)
     at any score at all; the anchors must also mean that the brand named is likely right."""
     from sklearn.isotonic import IsotonicRegression
 
-    pairs = [(s[kind], brand_id in p.shows) for p in photos for brand_id, s in p.scores.items() if s.get(kind, 0) > 0]
+    pairs = [(s[kind], b in p.shows) for p in photos for b, s in p.scores.items()
+             if s.get(kind, 0) > 0 and brand_id in (None, b)]
     if not pairs:
         return 1.0
     x, y = np.array([v for v, _ in pairs]), np.array([float(t) for _, t in pairs])
@@ -117,15 +119,35 @@ def _kind_points(photos: Sequence[ScoredPhoto], kind: str, rates: Mapping[str, f
     return KindPoints(a, min(1.0 - _EPS, max(a + _EPS, r)))
 
 
+def _brand_points(photos: Sequence[ScoredPhoto], kinds: Mapping[str, KindPoints], precisions: Mapping[str, float],
+                  min_positives: int) -> dict[str, dict[str, KindPoints]]:
+    """Raised anchors for a brand whose own sightings are less precise than the pooled ones: only
+    for a brand seen on at least ``min_positives`` photos that really show it (fewer say nothing)."""
+    out: dict[str, dict[str, KindPoints]] = {}
+    for brand_id in sorted({b for p in photos for b in p.shows}):
+        for kind, kp in kinds.items():
+            shown = sum(1 for p in photos if brand_id in p.shows and p.scores.get(brand_id, {}).get(kind, 0) > 0)
+            if shown < min_positives:  # too few of its own sightings of this kind to say it differs
+                continue
+            a = max(kp.attribution, precision_floor(photos, kind, precisions["attribution"], brand_id))
+            r = max(kp.review, precision_floor(photos, kind, precisions["review"], brand_id))
+            a = min(1.0 - 2 * _EPS, a)
+            if (a, r) != (kp.attribution, kp.review):
+                out.setdefault(brand_id, {})[kind] = KindPoints(a, min(1.0 - _EPS, max(a + _EPS, r)))
+    return out
+
+
 def fit_operating_points(photos: Sequence[ScoredPhoto], *, attribution_rate: float = 0.05,
                          review_rate: float = 0.02, attribution_precision: float = 0.5,
                          review_precision: float = 0.9, kinds: Sequence[str] = ("logo", "text"),
-                         fitted_on: str = "", max_rounds: int = 12) -> OperatingPoints:
+                         min_brand_photos: int = 20, fitted_on: str = "", max_rounds: int = 12) -> OperatingPoints:
     """Anchors per kind for the target rates of photos without a catalogue logo named / flagged,
     never below the scores at which the brand named is right with the given isotonic precision.
 
     ``kinds`` left out keep their raw scores (photo reuse: the copy test's level is set on
     transformed copies by ``benchmarks/eval_stolen_photos.py``, and logo photos say nothing of it).
+    A brand with at least ``min_brand_photos`` photos showing it gets its own, higher anchors where
+    its sightings are less precise than the pooled ones.
 
     Raises:
         ValueError: no photo without a catalogue logo to measure false alarms on.
@@ -138,7 +160,8 @@ def fit_operating_points(photos: Sequence[ScoredPhoto], *, attribution_rate: flo
     scale = 1.0
     for _ in range(max_rounds):
         rates = {k: v * scale for k, v in targets.items()}
-        points = OperatingPoints({k: _kind_points(photos, k, rates, precisions) for k in kinds},
+        pooled = {k: _kind_points(photos, k, rates, precisions) for k in kinds}
+        points = OperatingPoints(pooled, _brand_points(photos, pooled, precisions, min_brand_photos),
                                  targets=targets, fitted_on=fitted_on)
         got = outcome_rates(negatives, points)
         if got["no_logo_named"] <= attribution_rate and got["no_logo_flagged"] <= review_rate:
