@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import random
@@ -208,6 +207,7 @@ def main(argv=None) -> int:
     if not (folder / "annotations.txt").is_file():
         print(f"skip: FlickrLogos-27 not found at {folder} (pass --data DIR or set CV_SHARED_DATA)")
         return 0
+    from counterfeit_vision._atomic import write_json_atomic
     from counterfeit_vision.embedders import create_embedder
     from counterfeit_vision.image.decode import load_rgb
     from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD
@@ -255,6 +255,7 @@ def main(argv=None) -> int:
         rows = []
         t0 = time.perf_counter()
         todo = [(img, b) for img, b in queries] + [(img, None) for img in negatives]
+        random.Random(2).shuffle(todo)  # both kinds in every stretch: a run cut short still measures both
         for start in range(0, len(todo), 16):
             chunk = todo[start:start + 16]
             seen, results = score_listings(det, [folder / "images" / img for img, _ in chunk])
@@ -262,6 +263,8 @@ def main(argv=None) -> int:
                 full = Image_size(folder / "images" / img)
                 rows.append({"image": img, "truth": truth, "brands": sorted(data[img]["brands"]),
                              **_prediction(found, size, full), **_result_fields(result), "notes": found.notes})
+            if args.dump:  # after every group: on a busy machine a run cut short keeps what it scored
+                write_json_atomic(args.dump, rows)
         t_match = time.perf_counter() - t0
 
     thr = {"logo": LOGO_REVIEW_THRESHOLD, "photo": PHOTO_REVIEW_THRESHOLD}
@@ -297,8 +300,6 @@ def main(argv=None) -> int:
           f"({len(rows) / max(t_match, 1e-9):.2f} photos/s)")
     if args.baseline:
         baseline(embedder, folder, refs, queries)
-    if args.dump:
-        args.dump.write_text(json.dumps(rows, indent=1))
     return 0
 
 
