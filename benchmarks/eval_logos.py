@@ -29,7 +29,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import random
@@ -108,6 +107,41 @@ def split(data: dict[str, dict], seed: int, holdout: int, ref_frac: float):
     return catalog, held, refs, sorted(queries), sorted(negatives)
 
 
+def split_all_refs(data: dict[str, dict], seed: int, holdout: int, per_brand: int, hashes: dict[str, int]):
+    """The all-references protocol: a brand hands over everything it has.
+
+    FlickrLogos-27 in the shared data is its training set only, so the listing photos are a
+    held-out split of the *same* distribution: per catalogue brand, ``per_brand`` of its
+    single-brand photos (chosen by ``seed`` among those with no pHash twin anywhere in the data
+    set) are kept back as listing photos, and every other photo of the brand (with all its
+    distinct boxes) is a reference. The ``holdout`` brands' photos are the photos without any
+    catalogue logo, as in :func:`split`. Returns what :func:`split` returns."""
+    from counterfeit_vision.image.phash import hamming
+
+    rng = random.Random(seed)
+    brands = sorted({b for r in data.values() for b in r["brands"]})
+    held = sorted(rng.sample(brands, holdout)) if holdout else []
+    catalog = [b for b in brands if b not in held]
+    refs: dict[str, list[str]] = {b: [] for b in catalog}
+    queries, negatives = [], []
+    for b in catalog:
+        own = sorted(img for img, r in data.items() if r["brands"] == {b})
+        rng.shuffle(own)
+        alone = [img for img in own
+                 if min(hamming(hashes[img], hashes[o]) for o in data if o != img) > 4]
+        kept = set(alone[:per_brand])
+        queries += [(img, b) for img in sorted(kept)]
+    kept_back = {img for img, _ in queries}
+    for img, r in sorted(data.items()):
+        cat = sorted(r["brands"] & set(catalog))
+        if not cat:
+            negatives.append(img)
+        elif img not in kept_back:
+            for b in cat:  # a photo showing two catalogue brands is a reference of both
+                refs[b].append(img)
+    return catalog, held, refs, sorted(queries), sorted(negatives)
+
+
 def make_catalog(data, folder: Path, refs: dict[str, list[str]], tmp: Path, min_side: int = 16):
     from PIL import Image
 
@@ -139,6 +173,13 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--holdout", type=int, default=5)
     ap.add_argument("--ref-frac", type=float, default=0.5)
+    ap.add_argument("--protocol", choices=("split", "all-refs"), default="split",
+                    help="split: --ref-frac of each brand's photos are references; all-refs: all but --per-brand "
+                         "photos of each brand are references")
+    ap.add_argument("--per-brand", type=int, default=5, help="all-refs: listing photos held out per brand")
+    ap.add_argument("--operating-points", choices=("index", "fitted", "none"), default="index",
+                    help="index: those the onboarded index carries; fitted: those fitted for the embedder "
+                         "(an index cached before they were); none: raw scores as cues (as before them)")
     ap.add_argument("--embedder", default="efficientnet_lite0_logo",
                     help="efficientnet_lite0_logo (default: Lite0 with the logo-tuned tail), efficientnet_lite0, ...")
     ap.add_argument("--precision", default="auto")
@@ -166,21 +207,23 @@ def main(argv=None) -> int:
     if not (folder / "annotations.txt").is_file():
         print(f"skip: FlickrLogos-27 not found at {folder} (pass --data DIR or set CV_SHARED_DATA)")
         return 0
+    from counterfeit_vision._atomic import write_json_atomic
     from counterfeit_vision.embedders import create_embedder
     from counterfeit_vision.image.decode import load_rgb
-    from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD, ImageMatcher
-    from counterfeit_vision.image.photo_brands import PhotoBrandFinder
+    from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD
     from counterfeit_vision.image.regions import iou
-    from counterfeit_vision.ocr import create_ocr
-    from counterfeit_vision.titles.matcher import TitleMatcher
 
     data = load_flickr(folder)
-    catalog_brands, held, refs, queries, negatives = split(data, args.seed, args.holdout, args.ref_frac)
     # the data set holds some pictures twice under different names; a listing photo that is
     # a twin of a brand-supplied photo would test photo reuse, not logo finding: set aside
     from counterfeit_vision.image.phash import hamming, phash
 
     hashes = {img: phash(load_rgb(folder / "images" / img)) for img in data}
+    if args.protocol == "all-refs":
+        catalog_brands, held, refs, queries, negatives = split_all_refs(data, args.seed, args.holdout,
+                                                                        args.per_brand, hashes)
+    else:
+        catalog_brands, held, refs, queries, negatives = split(data, args.seed, args.holdout, args.ref_frac)
     ref_hashes = [hashes[i] for imgs in refs.values() for i in imgs]
     twins = [q for q in queries if min(hamming(hashes[q[0]], h) for h in ref_hashes) <= 4]
     queries = [q for q in queries if q not in set(twins)]
@@ -188,9 +231,13 @@ def main(argv=None) -> int:
         rng = random.Random(1)
         queries = sorted(rng.sample(queries, min(args.limit, len(queries))))
         negatives = sorted(rng.sample(negatives, min(args.limit // 2, len(negatives))))
-    print(f"FlickrLogos-27 train at {folder}: {len(data)} photos, seed {args.seed}")
+    print(f"FlickrLogos-27 train at {folder}: {len(data)} photos, seed {args.seed}, protocol {args.protocol}"
+          + (f" ({args.per_brand} photos per brand held out as listing photos, all the others references: "
+             "a held-out split of the same distribution, FlickrLogos-27's own query set is not in the data)"
+             if args.protocol == "all-refs" else f" (ref-frac {args.ref_frac})"))
     print(f"catalogue: {len(catalog_brands)} brands, {sum(len(v) for v in refs.values())} brand-supplied photos "
-          f"(their {sum(1 for v in refs.values() for i in v for bb, _ in data[i]['boxes'])} boxes cropped as logos)")
+          f"(their {sum(1 for b, v in refs.items() for i in v for bb, _ in data[i]['boxes'] if bb == b)} boxes "
+          "cropped as logos)")
     print(f"listing photos with a catalogue logo: {len(queries)} (unseen at onboarding; {len(twins)} exact twins "
           f"of a brand-supplied photo set aside)")
     print(f"photos without any catalogue logo: {len(negatives)} = all photos of held-out brands {held}")
@@ -198,26 +245,26 @@ def main(argv=None) -> int:
     embedder = create_embedder(args.embedder, device="cpu", precision=args.precision)
     with tempfile.TemporaryDirectory(prefix="cv-eval-logos-") as tmpdir:
         t0 = time.perf_counter()
-        catalog = make_catalog(data, folder, refs, Path(tmpdir))
-        index = cached_index(args, catalog, embedder, Path(tmpdir))
+        catalog = make_catalog(data, folder, refs, Path(tmpdir) / "catalog")
+        index_dir = cached_index(args, catalog, embedder, Path(tmpdir))
         t_build = time.perf_counter() - t0
+        det = listing_detector(args, catalog, index_dir)
+        index = det.image_matcher.index
         print(f"index: {len(index)} vectors ({index.active_factory}), heads: "
               f"{len(index.heads) if index.heads is not None else 0}; built in {t_build:.0f}s with {embedder!r}")
-        matcher = ImageMatcher(embedder, index, heads=None if args.no_heads else "auto",
-                               verify=not args.no_verify)
-        finder = PhotoBrandFinder(matcher, TitleMatcher.from_catalog(catalog),
-                                  ocr=None if args.no_ocr else create_ocr(args.ocr, device="cpu",
-                                                                                  gated=not args.thorough))
         rows = []
         t0 = time.perf_counter()
         todo = [(img, b) for img, b in queries] + [(img, None) for img in negatives]
-        for start in range(0, len(todo), 8):
-            chunk = todo[start:start + 8]
-            photos = [load_rgb(folder / "images" / img, draft_size=512) for img, _ in chunk]
-            scale = [Image_size(folder / "images" / img) for img, _ in chunk]
-            for (img, truth), found, photo, full in zip(chunk, finder.find(photos), photos, scale):
+        random.Random(2).shuffle(todo)  # both kinds in every stretch: a run cut short still measures both
+        for start in range(0, len(todo), 16):
+            chunk = todo[start:start + 16]
+            seen, results = score_listings(det, [folder / "images" / img for img, _ in chunk])
+            for (img, truth), (found, size), result in zip(chunk, seen, results):
+                full = Image_size(folder / "images" / img)
                 rows.append({"image": img, "truth": truth, "brands": sorted(data[img]["brands"]),
-                             **_prediction(found, photo.size, full), "notes": found.notes})
+                             **_prediction(found, size, full), **_result_fields(result), "notes": found.notes})
+            if args.dump:  # after every group: on a busy machine a run cut short keeps what it scored
+                write_json_atomic(args.dump, rows)
         t_match = time.perf_counter() - t0
 
     thr = {"logo": LOGO_REVIEW_THRESHOLD, "photo": PHOTO_REVIEW_THRESHOLD}
@@ -230,6 +277,7 @@ def main(argv=None) -> int:
     if not args.no_ocr:
         flag = lambda r: hit_flag(r) or any(sc >= LOGO_REVIEW_THRESHOLD for _, sc, _, _ in r["sightings"])  # noqa: E731
         correct = _report("logo hits + brand names read by OCR", pos, neg, "pred", "score", "kind", thr, flag)
+    _report_results(pos, neg)
     any_kind = sum(1 for r in pos if r["pred_any_kind"] in r["brands"])
     print(f"(diagnostic) top-1 by the best image hit of any kind: {any_kind / max(1, len(pos)):.3f}  "
           f"({any_kind}/{len(pos)})")
@@ -252,8 +300,6 @@ def main(argv=None) -> int:
           f"({len(rows) / max(t_match, 1e-9):.2f} photos/s)")
     if args.baseline:
         baseline(embedder, folder, refs, queries)
-    if args.dump:
-        args.dump.write_text(json.dumps(rows, indent=1))
     return 0
 
 
@@ -300,23 +346,140 @@ def _report(title, pos, neg, pred, score, kind, thr, flagged) -> list[dict]:
     return correct
 
 
-def cached_index(args, catalog, embedder, catalog_root: Path):
-    """Onboard the catalogue, or (``--index-cache``) reuse an index built for the same split and options."""
-    from counterfeit_vision.index.onboarding import build_index
-    from counterfeit_vision.index.reference import ReferenceIndex
+def cached_index(args, catalog, embedder, tmp: Path) -> Path:
+    """The folder of the onboarded catalogue's index, saved as ``index build`` saves it (with its
+    keypoint caches); with ``--index-cache`` reused when it holds one built for the same split and
+    options."""
+    from counterfeit_vision.index.onboarding import build_index, save_index
 
-    key = (f"{args.embedder}-seed{args.seed}-holdout{args.holdout}-ref{args.ref_frac}"
-           f"-aug{not args.no_augment}-heads{not args.no_heads}")
-    cache = args.index_cache / key if args.index_cache else None
-    if cache is not None and (cache / "manifest.json").is_file():
-        index = ReferenceIndex.load(cache, expect=embedder.info)
-        index.reference_root = str(catalog_root.resolve())  # the catalogue is re-cropped into a new temp folder
-        print(f"index loaded from {cache}")
-        return index
+    key = (f"{args.embedder}-seed{args.seed}-holdout{args.holdout}-ref{args.ref_frac}" if args.protocol == "split"
+           else f"{args.embedder}-allrefs{args.per_brand}-seed{args.seed}-holdout{args.holdout}")
+    key += f"-aug{not args.no_augment}-heads{not args.no_heads}"
+    folder = args.index_cache / key if args.index_cache else tmp / "index"
+    if (folder / "manifest.json").is_file():
+        print(f"index loaded from {folder}")
+        return folder
     index = build_index(catalog, embedder, augment=not args.no_augment, adapt=not args.no_heads)
-    if cache is not None:
-        index.save(cache)
-    return index
+    save_index(index, folder, embedder, reference_root=catalog.root)
+    return folder
+
+
+# what a listing says besides its photo: a title naming nothing, no price, a seller nobody knows
+NEUTRAL_TITLE = "Item for sale"
+UNKNOWN_SELLER = "seller-unknown"
+
+
+class RecordingMatcher:
+    """The detector's image matcher, keeping what it returned per photo (size, hits) in call order:
+    the detector keeps its findings to itself, the benchmark scores them beside its results."""
+
+    def __init__(self, inner):
+        self.inner, self.photos = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def match(self, images):
+        out = self.inner.match(images)
+        self.photos += [(im.size, hits) for im, hits in zip(images, out)]
+        return out
+
+
+class RecordingReader:
+    """The detector's OCR reader, keeping the text boxes it read per photo in call order."""
+
+    def __init__(self, inner):
+        self.inner, self.reads = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def read_many(self, images, *, numbers=None):
+        out = self.inner.read_many(images, numbers=numbers)
+        self.reads += out
+        return out
+
+    def read(self, image, **kwargs):
+        out = self.inner.read(image, **kwargs)
+        self.reads.append(out)
+        return out
+
+
+def listing_detector(args, catalog, index_dir: Path):
+    """The real ``Detector`` (``Detector.from_catalog``, the default ``DetectorConfig`` but for the
+    embedder and OCR options), with its matcher and reader recorded."""
+    from counterfeit_vision.detector import Detector, DetectorConfig
+    from counterfeit_vision.image.matcher import ImageMatcher
+
+    config = DetectorConfig(embedder=args.embedder, device="cpu", precision=args.precision,
+                            use_ocr=not args.no_ocr, ocr=args.ocr, thorough=args.thorough)
+    det = Detector.from_catalog(catalog, index_dir=index_dir, config=config)
+    if args.no_heads or args.no_verify:  # research switches the detector does not expose
+        det.image_matcher = ImageMatcher(det.image_matcher.embedder, det.image_matcher.index,
+                                         heads=None if args.no_heads else "auto", verify=not args.no_verify,
+                                         reference_root=catalog.root)
+    if args.operating_points != "index":  # an index cached before the points were fitted, or raw scores
+        from counterfeit_vision.fusion.operating_points import fitted_points
+
+        index = det.image_matcher.index
+        index.operating_points = fitted_points(index.embedder) if args.operating_points == "fitted" else None
+    print(f"operating points ({args.operating_points}): "
+          f"{det.image_matcher.index.operating_points or 'none (raw scores are the cues)'}")
+    det.photo_memo_size = 0  # every photo reaches the matcher, so its findings line up with its row
+    det.image_matcher = RecordingMatcher(det.image_matcher)
+    if det.ocr is not None:
+        det.ocr = RecordingReader(det.ocr)
+    return det
+
+
+def score_listings(det, paths: list[Path]):
+    """One listing per photo through ``Detector.score_batch``; returns per photo what the detector
+    saw in it (``PhotoBrands``, decoded size) and its ``Result``."""
+    from counterfeit_vision.image.photo_brands import PhotoBrands, brands_in_photo
+
+    det.image_matcher.photos.clear()
+    if det.ocr is not None:
+        det.ocr.reads.clear()
+    listings = [{"id": f"photo-{k}", "title": NEUTRAL_TITLE, "images": [str(p)], "seller_id": UNKNOWN_SELLER}
+                for k, p in enumerate(paths)]
+    results = det.score_batch(listings, batch_size=len(listings))
+    photos = det.image_matcher.photos
+    reads = det.ocr.reads if det.ocr is not None else [[] for _ in photos]
+    if len(photos) != len(paths) or len(reads) != len(paths):
+        raise RuntimeError(f"{len(paths)} photos scored but {len(photos)} matched, {len(reads)} read")
+    seen = []
+    for (size, hits), boxes in zip(photos, reads):
+        read = [(b, det.title_matcher.match(b.text)) for b in boxes]
+        seen.append((PhotoBrands(brands_in_photo(hits, read), list(hits), read), size))
+    return seen, results
+
+
+def _result_fields(result) -> dict:
+    return {"decision": result.decision, "confidence": round(result.confidence, 4), "result_brand": result.brand,
+            "attribution": round(result.signals.get("attribution", 0.0), 4), "result_error": result.error}
+
+
+def _report_results(pos: list[dict], neg: list[dict]) -> None:
+    """What users get: the brand and decision of each listing's ``Result``."""
+    flagged = lambda r: r["decision"] in ("review", "takedown")  # noqa: E731
+    right = [r for r in pos if r["result_brand"] in r["brands"]]
+    no_brand = [r for r in pos if r["result_brand"] is None]
+    wrong = [r for r in pos if r["result_brand"] is not None and r["result_brand"] not in r["brands"]]
+    n, m = max(1, len(pos)), max(1, len(neg))
+    print("-- through the detector (Detector.score_batch; one photo per listing, a neutral title, no price, "
+          "an unknown seller)")
+    print(f"right brand in the result (photos with a logo):      {len(right) / n:.3f}  ({len(right)}/{len(pos)})")
+    print(f"flagged (review or takedown), photos with a logo:     {sum(map(flagged, pos)) / n:.3f}  "
+          f"(right brand and flagged {sum(1 for r in right if flagged(r)) / n:.3f})")
+    print(f"photos without a catalogue logo flagged:              {sum(map(flagged, neg)) / m:.3f}  "
+          f"({sum(map(flagged, neg))}/{len(neg)}); named a brand (any decision): "
+          f"{sum(1 for r in neg if r['result_brand']) / m:.3f}")
+    print(f"misses by kind: no brand {len(no_brand)} (internal top-1 right on "
+          f"{sum(1 for r in no_brand if r['pred'] in r['brands'])}), wrong brand {len(wrong)} "
+          f"(flagged {sum(map(flagged, wrong))})")
+    for r in no_brand + wrong:
+        print(f"  miss {r['image']} truth {r['truth']}: result {r['result_brand']} {r['decision']} "
+              f"(attribution {r['attribution']}); internal top {r['pred']} {r['score']:.3f} {r['kind']}")
 
 
 def Image_size(path: Path) -> tuple[int, int]:

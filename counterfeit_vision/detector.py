@@ -269,7 +269,8 @@ class Detector:
     def _fuse(self, inp: ListingInputs) -> Result:
         listing = inp.listing
         try:
-            per_brand = build_cues(inp, self.catalog, self.seller_history, self.seller_cue)
+            points = self.image_matcher.index.operating_points if self.image_matcher is not None else None
+            per_brand = build_cues(inp, self.catalog, self.seller_history, self.seller_cue, points=points)
             scored = [(self.fusion.score(c), c) for c in per_brand]
             scored.sort(key=lambda oc: (-oc[0].confidence, -oc[1].attribution, oc[1].brand_id))
         except Exception as exc:  # a bug on one row is reported on that row, the scan goes on

@@ -13,6 +13,7 @@ from counterfeit_vision.listing import Evidence, Listing, Photo
 from counterfeit_vision.titles.matcher import REASON_WEIGHTS
 
 if TYPE_CHECKING:
+    from counterfeit_vision.fusion.operating_points import OperatingPoints
     from counterfeit_vision.image.photo_brands import PhotoBrands
 
 __all__ = ["CLAIMS", "ListingInputs", "build_cues", "build_evidence", "image_claim", "image_score"]
@@ -64,17 +65,24 @@ def _product_line(brand: Brand, title: str) -> str | None:
     return next((line for line in brand.product_lines if line.casefold() in folded), None)
 
 
-def _visual_cues(inp: ListingInputs) -> dict[str, dict[str, float]]:
-    """Per brand: best logo hit, best reused photo, brand name read, and how strongly photos show it."""
+def _visual_cues(inp: ListingInputs, points: OperatingPoints | None = None) -> dict[str, dict[str, float]]:
+    """Per brand: best logo hit, best reused photo, brand name read, and how strongly photos show it.
+
+    With ``points`` (the index's operating points) each score is first put on the fusion's scale."""
+    def cue(kind: str, raw: float, brand_id: str) -> float:
+        return raw if points is None else points.cue(kind, raw, brand_id)
+
     out: dict[str, dict[str, float]] = {}
     for photo in inp.seen:
         for hit in photo.hits:
             cues = out.setdefault(hit.brand_id, {})
-            cues[hit.kind] = max(cues.get(hit.kind, 0.0), image_score(hit))
+            cues[hit.kind] = max(cues.get(hit.kind, 0.0), cue(hit.kind, image_score(hit), hit.brand_id))
         for s in photo.sightings:  # logo and name read combined (photo_brands.brands_in_photo)
             cues = out.setdefault(s.brand_id, {})
-            cues["text"] = max(cues.get("text", 0.0), s.text)
-            cues["sighting"] = max(cues.get("sighting", 0.0), s.score)
+            text = cue("text", s.text, s.brand_id)
+            cues["text"] = max(cues.get("text", 0.0), text)
+            shown = s.score if points is None else 1.0 - (1.0 - cue("logo", s.logo, s.brand_id)) * (1.0 - text)
+            cues["sighting"] = max(cues.get("sighting", 0.0), shown)
     return out
 
 
@@ -107,15 +115,17 @@ def _misuse_cues(findings, cues: dict[str, dict[str, float]], prefix: str,
 
 def build_cues(inp: ListingInputs, catalog: Catalog,
                seller_history: Callable[[str], float] | None = None,
-               seller_cue: Callable[[str, str], float] | None = None) -> list[BrandCues]:
+               seller_cue: Callable[[str, str], float] | None = None, *,
+               points: OperatingPoints | None = None) -> list[BrandCues]:
     """One :class:`BrandCues` per brand that any signal points at.
 
+    ``points`` (the index's operating points) put the image and text scores on the fusion's scale.
     The ``seller_history`` cue is the larger of the history count and ``seller_cue(seller,
     brand)`` (seller risk with the brand's repeat-offender rule, :mod:`counterfeit_vision.sellers.risk`),
     and 0 for a seller authorised for the brand: an authorised seller's record never raises its score.
     """
     listing = inp.listing
-    visual = _visual_cues(inp)
+    visual = _visual_cues(inp, points)
     text: dict[str, dict[str, float]] = {}
     _mention_cues(inp.title_findings, text, "title")
     seller = listing.seller_id

@@ -33,6 +33,7 @@ from PIL import Image, ImageOps
 from counterfeit_vision.catalog import Brand, Catalog, load_brand, load_catalog
 from counterfeit_vision.embedders.base import ImageEmbedder
 from counterfeit_vision.errors import UsageError
+from counterfeit_vision.fusion.operating_points import fitted_points
 from counterfeit_vision.image.decode import load_rgb
 from counterfeit_vision.image.phash import phash_hex
 from counterfeit_vision.index.augment import LOGO_AUGMENTATIONS, logo_views
@@ -219,6 +220,8 @@ def build_index(catalog: Catalog | Iterable[Brand], embedder: ImageEmbedder, *, 
         _add(index, brand, embedder, root=root, batch_size=batch_size, augment=augment, adapt=adapt, fast=fast)
     if adapt and index.heads is not None:
         train_heads(index.heads.all_banks(), index.heads, brands=[b.id for b in brands if b.id in index.heads.banks])
+        # where this embedder's head and OCR scores meet the fusion's levels (fitted with heads only)
+        index.operating_points = fitted_points(embedder.info)
     return index
 
 

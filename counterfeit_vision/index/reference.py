@@ -118,6 +118,8 @@ class ReferenceIndex:
         self.entries: dict[int, ReferenceEntry] = {}
         self._next_id = 0
         self.heads = None  # adaptation.BrandHeads trained on this index's brands, saved beside it
+        # fusion.operating_points.OperatingPoints fitted for this embedder (None: raw scores are the cues)
+        self.operating_points = None
         self.reference_root: str | None = None  # catalogue root the entries' paths are relative to (absolute)
         self.folder: Path | None = None  # where it was last saved to or loaded from
         self.saved_state: tuple[int, int] | None = None  # (len, next id) when saved to / loaded from ``folder``
@@ -307,6 +309,7 @@ class ReferenceIndex:
             "approx_above": self.approx_above,
             "nprobe": self.nprobe,
             "heads": heads_dir if self.heads is not None else None,
+            "operating_points": self.operating_points.to_dict() if self.operating_points is not None else None,
             "reference_root": self._portable_root(folder),
             "count": len(self),
             "next_id": self._next_id,
@@ -390,6 +393,7 @@ class ReferenceIndex:
                 self.heads = BrandHeads.load(folder / manifest["heads"], expect=built_by)
             except HeadsMismatchError as exc:
                 log.warning("index at %s: adaptation heads ignored: %s", folder, exc)
+        self.operating_points = _operating_points(folder, manifest)
         self.entries = {int(i): ReferenceEntry.from_dict(e) for i, e in manifest["entries"].items()}
         self._next_id = int(manifest["next_id"])
         if self._index.ntotal != len(self.entries):
@@ -402,6 +406,20 @@ class ReferenceIndex:
 def _damaged(folder: Path, what: str) -> IndexMismatchError:
     return IndexMismatchError(f"index at {folder} is damaged ({what}); rebuild it with "
                               f"`counterfeit-vision index build --catalog CATALOG --index {folder}`")
+
+
+def _operating_points(folder: Path, manifest: dict):
+    """The manifest's operating points, checked against their SHA-256; None for a manifest saved
+    before they existed (its scans keep the raw scores as cues)."""
+    raw = manifest.get("operating_points")
+    if raw is None:
+        return None
+    from counterfeit_vision.fusion.operating_points import OperatingPoints
+
+    try:
+        return OperatingPoints.from_dict(raw)
+    except ValueError as exc:
+        raise _damaged(folder, str(exc)) from None
 
 
 def _verified_blob(folder: Path, manifest: dict) -> np.ndarray:
