@@ -225,7 +225,10 @@ class Detector:
                         pending.add(digest)
             images = [inp.photos[k][1] for inp, k, _, _ in group]
             features: list | None = [] if self.photo_evidence is not None and self.image_matcher is not None else None
-            seen = finder.find(images, numbers=[k for _, k, _, _ in group], features=features) if group else []
+            known = ([self.photo_evidence.boxes(inp.identities[n].sha256, k) for inp, k, _, n in group]
+                     if self.photo_evidence is not None else None)  # text read in an earlier scan
+            seen = (finder.find(images, numbers=[k for _, k, _, _ in group], features=features, known_reads=known)
+                    if group else [])
             for (inp, k, digest, n), photo in zip(group, seen):
                 found[id(inp)][k] = photo
                 inp.notes.extend(photo.notes)

@@ -17,6 +17,7 @@ import sys
 from counterfeit_vision._version import __version__
 from counterfeit_vision.cli import catalog as catalog_commands
 from counterfeit_vision.cli import feedback as feedback_commands
+from counterfeit_vision.cli import rescan as rescan_commands
 from counterfeit_vision.cli import scan as scan_commands
 from counterfeit_vision.cli import titles as titles_commands
 from counterfeit_vision.errors import UserError
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_commands.register(sub)
     titles_commands.register(sub)
     feedback_commands.register(sub)
+    rescan_commands.register(sub)
     return parser
 
 

@@ -146,20 +146,25 @@ class PhotoBrandFinder:
         self.ocr = ocr
 
     def find(self, photos: Sequence[Image.Image], *, numbers: Sequence[int] | None = None,
-             features: list | None = None) -> list[PhotoBrands]:
+             features: list | None = None, known_reads: Sequence[list | None] | None = None) -> list[PhotoBrands]:
         """One :class:`PhotoBrands` per photo, in order; a photo OCR cannot read keeps its logo hits.
 
         ``numbers`` are the photos' numbers to record in hits and text boxes (a
         caller matching several listings' photos at once numbers them per listing);
         by default their positions. ``features``: a list that receives each photo's
-        embeddings (``ImageMatcher.match``; nothing without a matcher).
+        embeddings (``ImageMatcher.match``; nothing without a matcher). ``known_reads``: per photo,
+        the text boxes already read in it (from the evidence store: OCR does not depend on the
+        catalogue), or None to read it.
         """
         numbers = list(range(len(photos))) if numbers is None else list(numbers)
         if len(numbers) != len(photos):
             raise ValueError(f"{len(photos)} photos but {len(numbers)} numbers")
         matched = (self.matcher.match(photos, features=features) if self.matcher is not None and photos
                    else [[] for _ in photos])
-        reads = self._read_all(photos, numbers)
+        known = list(known_reads) if known_reads is not None else [None] * len(photos)
+        todo = [i for i, k in enumerate(known) if k is None]
+        read = iter(self._read_all([photos[i] for i in todo], [numbers[i] for i in todo]))
+        reads = [(k, "") if k is not None else next(read) for k in known]
         return [photo_brands_from([replace(h, image_index=n) for h in hits], boxes, self.titles,
                                   [note] if note else ())
                 for n, hits, (boxes, note) in zip(numbers, matched, reads)]

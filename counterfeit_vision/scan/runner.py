@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from counterfeit_vision.store import ListingFacts
 
 __all__ = ["ENGINES", "RowError", "ScanOptions", "ScanOutcome", "Scored", "history_lookup", "listing_memory",
-           "load_fusion", "note_duplicate_ids", "numbered_lines", "parse_row", "read_rows", "scan_file", "score_batches",
-           "score_rows", "scored_with_facts", "write_results"]
+           "load_fusion", "note_duplicate_ids", "numbered_lines", "parse_row", "read_rows", "scan_file",
+           "score_batches", "score_rows", "scored_with_facts", "write_results"]
 
 log = logging.getLogger(__name__)
 
@@ -217,9 +217,14 @@ def listing_memory(detector, opts: ScanOptions):
     """The listings of the detector's evidence store under its scoring state (None without a store)."""
     if detector.store is None:
         return None
+    from dataclasses import asdict
+
     from counterfeit_vision.store import ListingMemory, scoring_state
 
-    return ListingMemory(detector.store, scoring_state(detector, opts.config, seller_history=bool(opts.feedback_db)))
+    memory = ListingMemory(detector.store, scoring_state(detector, opts.config, seller_history=bool(opts.feedback_db)))
+    # `rescan` scores with the options the listings were scanned with
+    memory.store.set_meta("config", json.dumps({k: v for k, v in asdict(opts.config).items() if k != "store"}))
+    return memory
 
 
 def score_batches(rows: Sequence[Row], score: Callable[[list[list[Listing]]], Iterable[list[Scored]]], *,

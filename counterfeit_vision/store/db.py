@@ -178,6 +178,19 @@ class EvidenceStore:
     def close(self) -> None:
         self._con.close()
 
+    @staticmethod
+    def read_meta(folder: str | Path, key: str) -> str | None:
+        """A meta value of the store in ``folder`` read without opening it for writing (None: no store or value)."""
+        path = Path(folder) / DB_NAME
+        if not path.is_file():
+            return None
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000) as con:
+                row = con.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        except sqlite3.DatabaseError:
+            return None
+        return None if row is None else row[0]
+
     def __enter__(self) -> "EvidenceStore":
         return self
 

@@ -58,6 +58,16 @@ class PhotoEvidence:
         findings = photo_brands_from(decode_hits(p.hits, 0), decode_boxes(p.boxes, 0), self.titles)
         return PhotoShape(tuple(p.shape["size"]), info), findings, p.phash
 
+    def boxes(self, sha256: str | None, image_index: int) -> list | None:
+        """The text boxes read in a stored photo (numbered ``image_index``), or None when it is not stored.
+
+        A photo a catalogue change reaches is matched again but not read again: the boxes are the ones
+        its first scan read, in the same OCR batch as a full re-scan of the same file would read them."""
+        if sha256 is None:
+            return None
+        text = self.store.photo_boxes([sha256]).get(sha256)
+        return None if text is None else decode_boxes(text, image_index)
+
     def remember(self, photos: Sequence[SeenPhoto]) -> None:
         """Write the photos of one group in one transaction (a photo on which something failed is not kept)."""
         rows = []

@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
 
-from counterfeit_vision.store.codec import brand_fingerprints, digest, index_fingerprints
+from counterfeit_vision.store.codec import brand_fingerprints, canonical, digest, index_fingerprints
 
 if TYPE_CHECKING:
     from counterfeit_vision.detector import Detector, DetectorConfig
@@ -61,4 +62,5 @@ def scoring_state(detector: "Detector", config: "DetectorConfig", *, seller_hist
         "options": options,
         "seller_history": seller_history,
     }
+    detail = json.loads(canonical(detail))  # as it reads back from the store (tuples as lists), so comparable
     return ScoringState(digest(detail), detail)
