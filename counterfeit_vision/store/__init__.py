@@ -23,7 +23,14 @@ __all__ = ["DB_NAME", "EvidenceStore", "ListingFacts", "ListingKey", "ListingMem
 
 
 def attach_store(detector: "Detector", config: "DetectorConfig", *, max_bytes: int | None = None) -> EvidenceStore:
-    """Open the store named by ``config.store`` for ``detector``'s models; its photos are looked up there."""
+    """Open the store named by ``config.store`` for ``detector``'s models; its photos are looked up there.
+
+    ``max_bytes`` (default: ``$CV_STORE_MAX_BYTES``, unset: no limit) caps the store's size: past it a
+    scan stops as on a full disk."""
+    import os
+
+    if max_bytes is None and os.environ.get("CV_STORE_MAX_BYTES"):
+        max_bytes = int(os.environ["CV_STORE_MAX_BYTES"])
     store = EvidenceStore(config.store, store_stamp(detector, config), max_bytes=max_bytes)
     detector.store = store
     if detector.image_matcher is not None or detector.ocr is not None:

@@ -207,7 +207,8 @@ class EvidenceStore:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:  # SQLite has already rolled back after some errors (a full disk)
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
         except sqlite3.OperationalError as exc:
