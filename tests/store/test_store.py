@@ -191,3 +191,37 @@ def test_store_option_reaches_the_detector_config(tmp_path):
     opts = ScanOptions(listings=tmp_path / "x.jsonl", catalog=tmp_path, out=tmp_path / "o.jsonl",
                        index_dir=tmp_path / "i", config=replace(TITLE_ONLY), store=tmp_path / "store")
     assert opts.config.store == str(tmp_path / "store")
+
+
+def test_scan_killed_mid_way_resumes_to_the_same_file(tmp_path, sample_catalog_dir):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    cat = _catalog(tmp_path, sample_catalog_dir)
+    listings = _listings(tmp_path / "listings.jsonl", 2400, seed=5)
+    want = _scan(tmp_path, listings, cat, "uninterrupted.jsonl", None, batch_size=4)
+    store = tmp_path / "store"
+    cmd = [sys.executable, "-m", "counterfeit_vision", "scan", str(listings), "--catalog", str(cat), "--index",
+           str(tmp_path / "index"), "--out", str(tmp_path / "out.jsonl"), "--store", str(store), "--no-images",
+           "--no-ocr", "--batch-size", "4", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stored, deadline = 0, time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with sqlite3.connect(store / DB_NAME, timeout=5) as con:
+                stored = con.execute("select count(*) from listings").fetchone()[0]
+        except sqlite3.Error:
+            stored = 0
+        if stored >= 40:
+            break
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 40 <= stored < 2400, "the scan was not killed mid-way"
+    assert not (tmp_path / "out.jsonl").exists()
+    assert subprocess.run(cmd, env=env, capture_output=True).returncode == 0
+    assert (tmp_path / "out.jsonl").read_text(encoding="utf-8") == want
