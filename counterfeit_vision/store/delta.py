@@ -128,8 +128,10 @@ def _plan_photos(plan: DeltaPlan, store: EvidenceStore, detector: "Detector", ol
     plan.carry.setdefault(old_state, []).extend(sha for sha in hits if sha not in reached)
     for s in group:
         photos = [sha for sha in s.photos if sha]
-        if any(sha in reached or sha not in hits for sha in photos):
-            plan.mark(s.seq, "a photo is near a new or changed reference")
+        if any(sha in reached for sha in photos):
+            plan.mark(s.seq, "a photo the change can reach")
+        elif any(sha not in hits for sha in photos):  # not stored (something failed on it): cannot be ruled out
+            plan.mark(s.seq, "a photo without stored evidence")
 
 
 def _near(store: EvidenceStore, detector: "Detector", brands: set[str], shas: list[str],
