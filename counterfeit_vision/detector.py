@@ -41,6 +41,7 @@ from counterfeit_vision.sellers.storefront import check_storefront
 if TYPE_CHECKING:  # heavy modules, imported when a detector is built
     from counterfeit_vision.image.matcher import ImageMatcher
     from counterfeit_vision.ocr.base import OcrReader
+    from counterfeit_vision.store import EvidenceStore, PhotoEvidence
     from counterfeit_vision.titles import TitleMatcher
 
 __all__ = ["Detector", "DetectorConfig"]
@@ -68,6 +69,8 @@ class DetectorConfig:
     image_max_side: int = 1600
     # when set, listing photos are read only from inside these folders (listings from untrusted sources)
     image_roots: tuple[str, ...] = ()
+    # the evidence store folder (counterfeit_vision.store): photos seen in any earlier scan are looked up
+    store: str | None = None
 
 
 @dataclass
@@ -92,6 +95,9 @@ class Detector:
     # what was seen in each photo, by the SHA-256 of its bytes: a photo shown again (the same picture in
     # other listings, common in a catalogue re-scan) is looked at once. Findings only, no pixels (~kB each)
     photo_memo_size: int = 4096
+    # the evidence store (DetectorConfig.store) and the photos in it under this detector's index
+    store: "EvidenceStore | None" = None
+    photo_evidence: "PhotoEvidence | None" = None
     # digest -> (shape, findings, pHash)
     _photo_memo: "OrderedDict[str, tuple[PhotoShape, PhotoBrands, str | None]]" = field(
         default_factory=OrderedDict, init=False, repr=False)
@@ -125,6 +131,10 @@ class Detector:
             info["ocr"] = det.ocr.info
         info["fusion"] = det.fusion.version
         det.model_info = info
+        if config.store is not None:
+            from counterfeit_vision.store import attach_store
+
+            attach_store(det, config)
         return det
 
     # ------------------------------------------------------------------ scoring
@@ -134,11 +144,17 @@ class Detector:
 
     def score_batch(self, listings: Sequence[Listing | dict], *, batch_size: int = 16) -> list[Result]:
         """Score many listings, batching the models across them; one result per input, in order."""
-        results: list[Result] = []
+        return [r for r, _ in self.score_detailed(listings, batch_size=batch_size)]
+
+    def score_detailed(self, listings: Sequence[Listing | dict], *,
+                       batch_size: int = 16) -> list[tuple[Result, ListingInputs | None]]:
+        """:meth:`score_batch` with what the models said about each listing (None for a row that could
+        not be read): the evidence store keeps the brands it names and shows."""
+        out: list[tuple[Result, ListingInputs | None]] = []
         for start in range(0, len(listings), batch_size):
             chunk = [_as_listing(x, start + i) for i, x in enumerate(listings[start:start + batch_size])]
-            results.extend(self._score_chunk(chunk))
-        return results
+            out.extend(self._score_chunk(chunk))
+        return out
 
     def forget_photos(self) -> None:
         """Drop what was remembered about photos seen so far (``photo_memo_size``): the next listings'
@@ -156,7 +172,7 @@ class Detector:
         if chunk:
             yield from self.score_batch(chunk, batch_size=batch_size)
 
-    def _score_chunk(self, chunk: list[Listing | Result]) -> list[Result]:
+    def _score_chunk(self, chunk: list[Listing | Result]) -> list[tuple[Result, ListingInputs | None]]:
         # inputs are kept by position, never by id: two rows may carry the same id
         slots = [i for i, x in enumerate(chunk) if isinstance(x, Listing)]
         inputs = [ListingInputs(chunk[i]) for i in slots]
@@ -164,7 +180,7 @@ class Detector:
         with timing.stage("titles"):
             titles = self.title_matcher.match_batch([inp.listing.title for inp in inputs],
                                                     categories=[inp.listing.category for inp in inputs])
-        out: list[Result] = list(chunk)  # failed rows (Result) stay in place
+        out: list[tuple[Result, ListingInputs | None]] = [(x, None) for x in chunk]  # failed rows stay in place
         spelt = _spelt_right(inputs, titles)
         for i, inp, found in zip(slots, inputs, titles):
             inp.title_findings = found
@@ -174,7 +190,7 @@ class Detector:
                                for mark in self.title_matcher.misuse_marks(inp.listing.title, f)]
             inp.spelt_right = spelt.get(inp.listing.seller_id, frozenset()) if inp.listing.seller_id else frozenset()
             with timing.stage("fusion"):
-                out[i] = self._fuse(inp)
+                out[i] = (self._fuse(inp), inp)
         return out
 
     def _read_photos(self, inputs: list[ListingInputs]) -> None:
@@ -205,6 +221,8 @@ class Detector:
                     continue
                 sha = content_sha256(path)
                 digest = self._memo_key(sha)
+                if digest is not None and digest not in self._photo_memo and digest not in pending:
+                    self._recall(sha, digest)  # seen in an earlier scan: from the evidence store
                 if digest in self._photo_memo or digest in pending:  # seen before (or in this group): once
                     repeats.append((inp, len(inp.photos), digest, n))
                     inp.photos.append((path, None))  # its shape comes with the findings
@@ -220,7 +238,11 @@ class Detector:
                     if digest is not None:
                         pending.add(digest)
             images = [inp.photos[k][1] for inp, k, _, _ in group]
-            seen = finder.find(images, numbers=[k for _, k, _, _ in group]) if group else []
+            features: list | None = [] if self.photo_evidence is not None and self.image_matcher is not None else None
+            known = ([self.photo_evidence.boxes(inp.identities[n].sha256, k) for inp, k, _, n in group]
+                     if self.photo_evidence is not None else None)  # text read in an earlier scan
+            seen = (finder.find(images, numbers=[k for _, k, _, _ in group], features=features, known_reads=known)
+                    if group else [])
             for (inp, k, digest, n), photo in zip(group, seen):
                 found[id(inp)][k] = photo
                 inp.notes.extend(photo.notes)
@@ -228,6 +250,7 @@ class Detector:
                 inp.photos[k] = (path, PhotoShape.of(img))  # the pixels go with this group
                 if digest is not None:
                     self._photo_memo[digest] = (inp.photos[k][1], photo, inp.identities[n].phash)
+            self._remember(group, seen, features)
             for inp, k, digest, n in repeats:  # the findings of the same picture, numbered for this listing
                 self._photo_memo.move_to_end(digest)
                 shape, photo, phash = self._photo_memo[digest]
@@ -238,6 +261,24 @@ class Detector:
             self._settle_memo(pending)
         for inp in inputs:  # inp.seen[k] is what was seen in inp.photos[k]
             inp.seen.extend(found[id(inp)][k] for k in sorted(found[id(inp)]))
+
+    def _recall(self, sha: str, digest: str) -> None:
+        if self.photo_evidence is None:
+            return
+        stored = self.photo_evidence.lookup(sha)
+        if stored is not None:
+            self._photo_memo[digest] = stored
+
+    def _remember(self, group: list, seen: list[PhotoBrands], features: list | None) -> None:
+        """The photos just looked at go to the evidence store, one transaction per group."""
+        if self.photo_evidence is None or not group:
+            return
+        from counterfeit_vision.store import SeenPhoto
+
+        self.photo_evidence.remember([
+            SeenPhoto(inp.identities[n].sha256, inp.photos[k][1], photo, inp.identities[n].phash,
+                      features[j] if features else None)
+            for j, ((inp, k, digest, n), photo) in enumerate(zip(group, seen)) if digest is not None])
 
     def _memo_key(self, digest: str | None) -> str | None:
         if not self.photo_memo_size:

@@ -26,8 +26,8 @@ from typing import Any, Iterator
 
 from counterfeit_vision._text import brief, replace_surrogates
 
-__all__ = ["Evidence", "Listing", "ListingError", "Photo", "Result", "read_results", "parse_line", "read_listings",
-           "MAX_TITLE_CHARS"]
+__all__ = ["Evidence", "Listing", "ListingError", "Photo", "Result", "read_results", "parse_line", "parse_row_dict",
+           "read_listings", "MAX_TITLE_CHARS"]
 
 MAX_TITLE_CHARS = 1000  # marketplaces cap titles far below this; longer is garbage or an attack
 _FIELDS = ("id", "title", "images", "price", "currency", "seller_id", "category",
@@ -338,13 +338,20 @@ class Result:
 
 
 def parse_line(line: str, n: int, base_dir: Path | None) -> Listing | tuple[str, str]:
-    """One JSONL line (number ``n``) as a :class:`Listing`, or ``(row_id, error)``."""
+    """One JSONL line (number ``n``) as a :class:`Listing`, or ``(row_id, error)``; a UTF-8 byte order
+    mark before it is ignored (files concatenated from exports carry one per part)."""
     try:
-        row = json.loads(line)
+        row = json.loads(line.lstrip("\ufeff"))
     except json.JSONDecodeError as exc:
         return f"row-{n}", f"line {n} is not valid JSON: {exc.msg}"
     except (ValueError, RecursionError, MemoryError) as exc:  # 5,000-digit numbers, 100,000 nested brackets
         return f"row-{n}", f"line {n} cannot be read: {_reason(exc)}"
+    return parse_row_dict(row, n, base_dir)
+
+
+def parse_row_dict(row: Any, n: int, base_dir: Path | None) -> Listing | tuple[str, str]:
+    """One decoded row (number ``n``: its line, or its row in a CSV or Parquet file) as a :class:`Listing`,
+    or ``(row_id, error)``."""
     try:
         return Listing.from_dict(row, base_dir=base_dir, row_number=n)
     except ListingError as exc:
@@ -372,11 +379,16 @@ def read_listings(path: str | Path) -> Iterator[Listing | tuple[str, str]]:
 
 
 def read_results(path: str | Path) -> Iterator[Result]:
-    """The :class:`Result` of each row of a JSONL results file, in file order.
+    """The :class:`Result` of each row of a results file (JSONL, or Parquet by its extension), in file order.
 
     Raises:
         ValueError: a row is not a result; the message names its line.
     """
+    if Path(path).suffix.lower() in (".parquet", ".pq"):
+        from counterfeit_vision.scan.formats import read_parquet_results
+
+        yield from read_parquet_results(Path(path))
+        return
     with Path(path).open("r", encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
             if not line.strip():

@@ -18,6 +18,7 @@ from counterfeit_vision._version import __version__
 from counterfeit_vision.cli import catalog as catalog_commands
 from counterfeit_vision.cli import feedback as feedback_commands
 from counterfeit_vision.cli import package as package_commands
+from counterfeit_vision.cli import rescan as rescan_commands
 from counterfeit_vision.cli import review as review_commands
 from counterfeit_vision.cli import scan as scan_commands
 from counterfeit_vision.cli import sellers as sellers_commands
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_commands.register(sub)
     titles_commands.register(sub)
     feedback_commands.register(sub)
+    rescan_commands.register(sub)
     sellers_commands.register(sub)
     package_commands.register(sub)
     review_commands.register(sub)

@@ -12,7 +12,7 @@ __all__ = ["register", "summary_table"]
 
 def register(sub) -> None:
     """Add the ``scan`` subcommand (score a JSONL file of listings) to ``sub``."""
-    scan = sub.add_parser("scan", help="score listings from a JSONL file")
+    scan = sub.add_parser("scan", help="score listings from a JSONL, CSV or Parquet file")
     scan.add_argument("listings", metavar="LISTINGS.jsonl")
     scan.add_argument("--catalog", required=True, metavar="DIR")
     scan.add_argument("--out", required=True, metavar="RESULTS.jsonl")
@@ -32,6 +32,9 @@ def register(sub) -> None:
     scan.add_argument("--report", metavar="report.html", help="write an HTML evidence page")
     scan.add_argument("--feedback-db", metavar="FILE", help="SQLite feedback store to record decisions in")
     scan.add_argument("--fusion-model", metavar="DIR", help="learned fusion model folder")
+    scan.add_argument("--store", metavar="DIR",
+                      help="evidence store (SQLite): photos and listings seen before are looked up, a killed "
+                           "scan resumes, `rescan` re-scores what a catalogue change can reach")
     scan.add_argument("--engine", default="local", choices=("local", "ray"),
                       help="local: this process; ray: a Ray cluster (pip install 'counterfeit-vision[distributed]')")
     scan.add_argument("--ray-address", default=None, help="Ray cluster address (default: start a local one)")
@@ -49,7 +52,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         index_dir=Path(args.index) if args.index else default_index(Path(args.catalog)),
         config=detector_config(args), batch_size=args.batch_size,
         fusion_model=_path(args.fusion_model), feedback_db=_path(args.feedback_db), report=_path(args.report),
-        engine=args.engine, ray_address=args.ray_address, actors=args.actors, progress=not args.quiet)
+        engine=args.engine, ray_address=args.ray_address, actors=args.actors, progress=not args.quiet,
+        store=_path(args.store))
     outcome = scan_file(opts)
     if not args.quiet:
         print(summary_table([r.to_dict() for r in outcome.results]))

@@ -188,8 +188,11 @@ class ImageMatcher:
         return propose_regions(*img.size, self.scales)
 
     # ---------------------------------------------------------------- public
-    def match(self, images: Sequence[Image.Image]) -> list[list[ImageHit]]:
+    def match(self, images: Sequence[Image.Image], *, features: list | None = None) -> list[list[ImageHit]]:
         """Per photo, the best hit per (brand, kind), strongest ``score`` first.
+
+        ``features``: when a list, each photo's embeddings (the whole photo first, then its
+        windows) are appended to it, for the evidence store (``counterfeit_vision.store``).
 
         Photos go through in groups of ``PHOTO_GROUP``: the window features of a group are
         freed before the next, so memory follows the group, not the batch (320 photos at once
@@ -198,10 +201,11 @@ class ImageMatcher:
             return [[] for _ in images]
         out: list[list[ImageHit]] = []
         for start in range(0, len(images), PHOTO_GROUP):
-            out.extend(self._match_group(images[start:start + PHOTO_GROUP], offset=start))
+            out.extend(self._match_group(images[start:start + PHOTO_GROUP], offset=start, features=features))
         return out
 
-    def _match_group(self, images: Sequence[Image.Image], offset: int) -> list[list[ImageHit]]:
+    def _match_group(self, images: Sequence[Image.Image], offset: int,
+                     features: list | None = None) -> list[list[ImageHit]]:
         images = [im.convert("RGB") if im.mode != "RGB" else im for im in images]
         with timing.stage("embed"):
             if self.logo_matching:
@@ -215,6 +219,8 @@ class ImageMatcher:
         for i, img in enumerate(images):
             rows = np.flatnonzero(owner == i)  # the whole photo first, then its windows
             n = offset + i  # the photo's position in the caller's list
+            if features is not None:
+                features.append(X[rows])
             hits = self._logo_hits(n, img, X[rows], [boxes[r] for r in rows]) if self.logo_matching else []
             if self.photo_matching:
                 with timing.stage("photo_reuse"):

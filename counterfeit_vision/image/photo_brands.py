@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # typing only: a title-only caller does not pay for torch
     from counterfeit_vision.image.matcher import ImageHit
     from counterfeit_vision.ocr import TextBox
 
-__all__ = ["BrandSighting", "PhotoBrandFinder", "PhotoBrands", "brands_in_photo"]
+__all__ = ["BrandSighting", "PhotoBrandFinder", "PhotoBrands", "brands_in_photo", "photo_brands_from"]
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +118,18 @@ def brands_in_photo(hits: Sequence[ImageHit],
     return sorted(out, key=lambda s: (-s.score, rank.get(id(s.logo_hit), len(rank)), s.brand_id))
 
 
+def photo_brands_from(hits: Sequence[ImageHit], boxes: Sequence[TextBox], titles: TitleMatcher,
+                      notes: Sequence[str] = ()) -> PhotoBrands:
+    """A photo's findings from its image hits and the text boxes read in it: the brand names in the
+    boxes found by ``titles``, then the sightings. The evidence store rebuilds stored photos this way
+    (hits and boxes are kept, the names in them are found again with the catalogue in use)."""
+    result = PhotoBrands(hits=list(hits), notes=list(notes))
+    with timing.stage("titles"):
+        result.reads = [(box, titles.match_photo_text(box.text)) for box in boxes]
+    result.sightings = brands_in_photo(result.hits, result.reads)
+    return result
+
+
 class PhotoBrandFinder:
     """Finds the catalogue brands each photo shows, by logo and by name.
 
@@ -133,28 +145,29 @@ class PhotoBrandFinder:
         self.titles = titles
         self.ocr = ocr
 
-    def find(self, photos: Sequence[Image.Image], *, numbers: Sequence[int] | None = None) -> list[PhotoBrands]:
+    def find(self, photos: Sequence[Image.Image], *, numbers: Sequence[int] | None = None,
+             features: list | None = None, known_reads: Sequence[list | None] | None = None) -> list[PhotoBrands]:
         """One :class:`PhotoBrands` per photo, in order; a photo OCR cannot read keeps its logo hits.
 
         ``numbers`` are the photos' numbers to record in hits and text boxes (a
         caller matching several listings' photos at once numbers them per listing);
-        by default their positions.
+        by default their positions. ``features``: a list that receives each photo's
+        embeddings (``ImageMatcher.match``; nothing without a matcher). ``known_reads``: per photo,
+        the text boxes already read in it (from the evidence store: OCR does not depend on the
+        catalogue), or None to read it.
         """
         numbers = list(range(len(photos))) if numbers is None else list(numbers)
         if len(numbers) != len(photos):
             raise ValueError(f"{len(photos)} photos but {len(numbers)} numbers")
-        matched = self.matcher.match(photos) if self.matcher is not None and photos else [[] for _ in photos]
-        reads = self._read_all(photos, numbers)
-        out = []
-        for n, hits, (boxes, note) in zip(numbers, matched, reads):
-            result = PhotoBrands(hits=[replace(h, image_index=n) for h in hits])
-            if note:
-                result.notes.append(note)
-            with timing.stage("titles"):
-                result.reads = [(box, self.titles.match_photo_text(box.text)) for box in boxes]
-            result.sightings = brands_in_photo(result.hits, result.reads)
-            out.append(result)
-        return out
+        matched = (self.matcher.match(photos, features=features) if self.matcher is not None and photos
+                   else [[] for _ in photos])
+        known = list(known_reads) if known_reads is not None else [None] * len(photos)
+        todo = [i for i, k in enumerate(known) if k is None]
+        read = iter(self._read_all([photos[i] for i in todo], [numbers[i] for i in todo]))
+        reads = [(k, "") if k is not None else next(read) for k in known]
+        return [photo_brands_from([replace(h, image_index=n) for h in hits], boxes, self.titles,
+                                  [note] if note else ())
+                for n, hits, (boxes, note) in zip(numbers, matched, reads)]
 
     def _read_all(self, photos: Sequence[Image.Image], numbers: list[int]) -> list[tuple[list[TextBox], str]]:
         """Text boxes per photo (read together: the reader batches across photos) and a note for

@@ -213,6 +213,10 @@ class SellerCues:
     def __call__(self, seller_id: str, brand_id: str) -> float:
         return max(self.risk.get(seller_id, 0.0), self.repeat.get(seller_id, {}).get(brand_id, 0.0))
 
+    def for_seller(self, seller_id: str) -> list:
+        """Everything the cue says of one seller, as plain JSON (what a stored result depends on)."""
+        return [self.risk.get(seller_id, 0.0), sorted(self.repeat.get(seller_id, {}).items())]
+
     @classmethod
     def build(cls, risks: Mapping[str, SellerRisk], verdicts: Iterable[Verdict], catalog: Any, *,
               now: datetime | None = None) -> "SellerCues":

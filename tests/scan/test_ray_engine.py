@@ -45,3 +45,27 @@ def test_ray_scan_matches_local_scan_with_every_option(tmp_path, sample_catalog_
         assert abs(a["confidence"] - b["confidence"]) < 1e-3
     assert local_db and remote_db == local_db
     assert remote_page.count("<article") == local_page.count("<article") > 0
+
+
+def test_ray_scan_with_a_store_matches_the_local_one_and_its_actors_share_it(tmp_path, sample_catalog_dir,
+                                                                               sample_listings):
+    from counterfeit_vision.cli.main import main
+
+    common = ["--catalog", str(sample_catalog_dir), "--index", str(tmp_path / "index"), "--device", "cpu",
+              "--no-ocr", "-q", "--batch-size", "2"]
+    assert main(["scan", str(sample_listings), "--out", str(tmp_path / "local.jsonl"),
+                 "--store", str(tmp_path / "local-store"), *common]) == 0
+    try:
+        for out in ("ray.jsonl", "ray-warm.jsonl"):  # two actors writing one store, then every listing a lookup
+            assert main(["scan", str(sample_listings), "--out", str(tmp_path / out), "--store",
+                         str(tmp_path / "ray-store"), "--engine", "ray", "--actors", "2", *common]) == 0
+    finally:
+        ray.shutdown()
+    local = (tmp_path / "local.jsonl").read_text()
+    assert (tmp_path / "ray.jsonl").read_text() == local == (tmp_path / "ray-warm.jsonl").read_text()
+    counts = []
+    for store in ("local-store", "ray-store"):
+        with sqlite3.connect(tmp_path / store / "evidence.sqlite3") as con:
+            assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+            counts.append([con.execute(f"select count(*) from {t}").fetchone()[0] for t in ("photos", "listings")])
+    assert counts[0] == counts[1] and counts[0][0] > 0
