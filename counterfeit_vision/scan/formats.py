@@ -100,17 +100,20 @@ def _parquet_rows(path: Path) -> Iterator[tuple[int, Listing | tuple[str, str]]]
 
 
 # ----------------------------------------------------------------------- results
+# result fields stored as Parquet columns of their own; the nested ones (JSON_RESULT_COLUMNS) as JSON text
+SCALAR_RESULT_COLUMNS = ("id", "decision", "confidence", "brand", "error", "seller_id")
+
+
 def write_parquet_results(f, results: Iterable[Result]) -> int:
     """Write results to the binary file ``f`` as one Parquet table; returns the count."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rows = [r.to_dict() for r in results]
-    columns: dict[str, list] = {k: [r[k] for r in rows] for k in ("id", "decision", "confidence", "brand", "error")}
+    columns: dict[str, list] = {k: [r.get(k) for r in rows] for k in SCALAR_RESULT_COLUMNS}
     for k in JSON_RESULT_COLUMNS:
         columns[k] = [json.dumps(r[k], ensure_ascii=False) for r in rows]
-    schema = pa.schema([("id", pa.string()), ("decision", pa.string()), ("confidence", pa.float64()),
-                        ("brand", pa.string()), ("error", pa.string()),
+    schema = pa.schema([*((k, pa.float64() if k == "confidence" else pa.string()) for k in SCALAR_RESULT_COLUMNS),
                         *((k, pa.string()) for k in JSON_RESULT_COLUMNS)])
     pq.write_table(pa.table(columns, schema=schema), f)
     return len(rows)
