@@ -100,4 +100,8 @@ def score_file(opts: ScanOptions, rows: list[Row], *, seller_history: dict[str, 
                                 progress=bar.update)
     log.info("ray scan scored %d rows", len(results))
     first = next((r for r in results if r.model), None)
-    return results, first.model if first is not None else info
+    if first is None:
+        return results, info
+    # rows that failed to parse were answered on the driver, which (without a store) loads no models:
+    # they name the actors' models, as on the local engine
+    return [replace(r, model=first.model) if r.error and not r.model else r for r in results], first.model
