@@ -62,12 +62,14 @@ def test_a_version_1_store_is_migrated_on_open(tmp_path):
     FeedbackStore(path)
     con = sqlite3.connect(path)
     con.execute("ALTER TABLE outcomes DROP COLUMN reporter")
+    con.execute("ALTER TABLE decisions DROP COLUMN photos")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
     store = FeedbackStore(path)
     con = sqlite3.connect(path)
     assert "reporter" in {r[1] for r in con.execute("PRAGMA table_info(outcomes)")}
+    assert "photos" in {r[1] for r in con.execute("PRAGMA table_info(decisions)")}
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "2"
     con.close()
     store.record_decisions([Result("a", "review", 0.5, "velora")])

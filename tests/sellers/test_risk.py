@@ -135,3 +135,22 @@ def test_the_seller_cue_raises_only_unauthorised_sellers_listings(detector, sell
         assert cued.confidence == plain.confidence and cued.signals["seller_history"] == 0.0
     else:
         assert cued.confidence > plain.confidence and cued.signals["seller_history"] == 1.0
+
+
+def test_the_scan_cue_from_the_store_sees_networks_and_the_latest_decision(tmp_path, sample_catalog_dir):
+    from counterfeit_vision.feedback.store import FeedbackStore, write_outcomes
+    from counterfeit_vision.listing import Photo, Result
+
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    photo = (Photo("p.jpg", SHA, None),)
+    store.record_decisions([Result("a", "takedown", 0.9, "velora", photos=photo, seller_id="ring-a"),
+                            Result("b", "review", 0.5, "velora", photos=photo, seller_id="ring-b"),
+                            Result("c", "review", 0.5, "velora", seller_id="loner")])
+    store.record_decisions([Result("c", "pass", 0.0, "velora", seller_id="loner")])  # a re-scan
+    assert store.decisions("b")[0]["photos"] == [photo[0].to_dict()]
+    assert store.import_outcomes(write_outcomes(tmp_path / "o.jsonl", [
+        {"listing_id": "a", "outcome": "confirmed_fake", "decided_at": "2026-05-01T00:00:00Z"}])).ok
+    cues = SellerCues.from_store(store, load_catalog(sample_catalog_dir), now=NOW)
+    assert cues("ring-a", "velora") == 0.9                      # repeat offender of velora
+    assert cues("ring-b", "velora") > cues("loner", "velora")   # in a network with a confirmed counterfeiter
+    assert cues("loner", "velora") == 0.0                       # its latest decision passed
