@@ -154,3 +154,21 @@ def test_the_scan_cue_from_the_store_sees_networks_and_the_latest_decision(tmp_p
     assert cues("ring-a", "velora") == 0.9                      # repeat offender of velora
     assert cues("ring-b", "velora") > cues("loner", "velora")   # in a network with a confirmed counterfeiter
     assert cues("loner", "velora") == 0.0                       # its latest decision passed
+
+
+TITLES = ("Velora tote bag", "Velora style tote replica AAA", "V-E-L-O-R-A handbag cheap", "Korvex and Velora bags")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(TITLES), st.floats(0, 1), st.floats(0, 1), st.floats(0, 2000))
+def test_an_authorised_sellers_listing_never_scores_higher_from_the_seller_cue(detector, title, risk, floor, price):
+    row = {"id": "x", "title": title, "price": price, "seller_id": "velora-official", "category": "bags"}
+    detector.seller_cue = None
+    plain = detector.score(row)
+    detector.seller_cue = SellerCues(risk={"velora-official": risk}, repeat={"velora-official": {"velora": floor}})
+    try:
+        cued = detector.score(row)
+    finally:
+        detector.seller_cue = None
+    if cued.brand == "velora":
+        assert cued.confidence <= plain.confidence + 1e-12
