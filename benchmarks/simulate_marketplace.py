@@ -15,6 +15,9 @@ hand-set fusion formula; test buys from ``rank_test_buys``.
 
 What is simulated (the full image models are not run on 20,000 listings; the cue model):
 
+- photos: a ring's pool photo is a 75-95% crop of a real photo no other ring uses; a seller's
+  own photo is two crops of different real photos side by side (so that own photos of two
+  sellers are different pictures); stock and supplier photos are single crops;
 - sellers: rings of 3-8 dummy storefronts (85% of their listings fake) that share a pool of
   product photos, each storefront re-publishing its own copy (crop 0-6% per side, resize
   70-100%, JPEG quality 35-90, half of them watermarked with the store name); 40% of rings
@@ -216,10 +219,21 @@ class Market:
                                         {f"{lid}/{k}.jpg" for k in official}, price, sales))
 
     def _own_photo(self, s: Seller, k: int, brand: str | None):
-        src = self.rng.choice(self.by_brand.get(brand) or range(len(self.imgs)))
-        return self._photo(("own", s.id, k), lambda: (
-            _crop(self.imgs[src], self.rng, 0.45, 0.8).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-            if self.rng.random() < 0.5 else _crop(self.imgs[src], self.rng, 0.45, 0.8), self.rng.randint(60, 95)))
+        """A seller's own photo: two crops of different real photos side by side (one of the brand's), so
+        that two sellers' own photos are different pictures (809 real photos alone would repeat)."""
+        def make():
+            a = self.rng.choice(self.by_brand.get(brand) or range(len(self.imgs)))
+            b = self.rng.randrange(len(self.imgs))
+            left, right = (_crop(self.imgs[i], self.rng, 0.5, 0.8) for i in (a, b))
+            h = min(left.height, right.height)
+            left, right = (im.resize((max(8, im.width * h // im.height), h)) for im in (left, right))
+            out = Image.new("RGB", (left.width + right.width, h))
+            out.paste(left, (0, 0))
+            out.paste(right, (left.width, 0))
+            if self.rng.random() < 0.5:
+                out = out.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            return out, self.rng.randint(60, 95)
+        return self._photo(("own", s.id, k), make)
 
     def _fresh_source(self, brand: str) -> int:
         """A real photo no ring has used yet (of the brand while any is left): rings do not copy each other."""

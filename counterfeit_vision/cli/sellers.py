@@ -45,6 +45,8 @@ def register(subparsers) -> None:
                                description=__doc__.split("\n\n")[1])
     _common(sp)
     sp.add_argument("--out", required=True, type=Path, metavar="FILE", help="sellers JSONL")
+    sp.add_argument("--report", type=Path, metavar="FILE",
+                    help="also write the evidence page, each card showing its seller's risk, network and links")
     sp.set_defaults(func=cmd_sellers)
     tb = subparsers.add_parser("testbuy", help="rank listings for test purchases by expected value (CSV)")
     _common(tb)
@@ -81,20 +83,26 @@ def _analyse(args):
                        network_config=config)
     for note in analysis.notes:
         print(f"note: {note}", file=sys.stderr)
-    return analysis
+    return analysis, catalog
 
 
 def cmd_sellers(args) -> int:
     from counterfeit_vision._atomic import atomic_write
     from counterfeit_vision.sellers.analysis import seller_rows
 
-    analysis = _analyse(args)
+    analysis, catalog = _analyse(args)
     rows = seller_rows(analysis)
     with atomic_write(args.out) as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{len(rows)} sellers, {len(analysis.networks.members)} networks, {len(analysis.networks.links)} links "
           f"-> {args.out}")
+    if args.report is not None:
+        from counterfeit_vision.report import write_report
+
+        write_report(analysis.results, args.report, catalog=catalog, listings=list(analysis.listings.values()),
+                     sellers={r["seller_id"]: r for r in rows})
+        print(f"evidence page -> {args.report}")
     return 0
 
 
@@ -104,7 +112,7 @@ def cmd_testbuy(args) -> int:
 
     if args.budget < 0 or args.per_network < 1:
         raise UsageError("--budget must be >= 0 and --per-network >= 1")
-    analysis = _analyse(args)
+    analysis, _ = _analyse(args)
     picks = rank_test_buys(analysis.records, args.budget, risks=analysis.risks, networks=analysis.networks,
                            decided_listings={v.listing_id for v in analysis.verdicts},
                            sellers_with_verdicts={v.seller_id for v in analysis.verdicts},

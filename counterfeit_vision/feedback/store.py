@@ -84,7 +84,8 @@ __all__ = ["DEFAULT_DB", "FeedbackStore", "ImportReport", "OUTCOMES", "OutcomeEr
            "result_version"]
 
 DEFAULT_DB = "feedback.sqlite3"
-# 2: outcomes.reporter; 3: reviewers and verdicts (the review app). Older stores are migrated on open.
+# 2: outcomes.reporter, decisions.photos; 3: reviewers and verdicts (the review app).
+# Older stores are migrated on open.
 SCHEMA_VERSION = 3
 # review-app verdict -> the outcome it is (None: an appeal note, no verdict on the listing yet)
 VERDICTS: Mapping[str, str | None] = {"counterfeit": "confirmed_fake", "genuine": "rejected", "appeal": None}
@@ -113,7 +114,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     signals TEXT NOT NULL,
     evidence TEXT NOT NULL,
     error TEXT,
-    recorded_at TEXT NOT NULL
+    recorded_at TEXT NOT NULL,
+    photos TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_listing ON decisions (listing_id, brand_id);
 CREATE TABLE IF NOT EXISTS imports (
@@ -295,24 +297,26 @@ class FeedbackStore:
         """Record every result (one transaction); returns how many were written.
 
         The seller comes from ``listings`` (anything with ``id`` and ``seller_id``) when
-        given, else from the result's ``seller`` evidence.
+        given, else from the result's ``seller_id``, else its ``seller`` evidence. The
+        result's photo hashes are kept too, so seller networks can be built from the store.
         """
         sellers = {str(x.id): x.seller_id for x in listings} if listings is not None else {}
         at = recorded_at or _now()
         rows = []
         for r in results:
             d = r.to_dict() if hasattr(r, "to_dict") else dict(r)
-            seller = sellers.get(str(d["id"])) or next(
+            seller = sellers.get(str(d["id"])) or d.get("seller_id") or next(
                 (e.get("text") for e in d.get("evidence", []) if e.get("kind") == "seller"), None)
             model = d.get("model") or {}
             rows.append((str(d["id"]), d.get("brand"), seller, d["decision"], float(d["confidence"]),
                          model.get("fusion"), json.dumps(model, sort_keys=True),
                          json.dumps(d.get("signals") or {}, sort_keys=True),
-                         json.dumps(d.get("evidence") or [], ensure_ascii=False), d.get("error"), at))
+                         json.dumps(d.get("evidence") or [], ensure_ascii=False), d.get("error"), at,
+                         json.dumps(d.get("photos") or [], ensure_ascii=False)))
         with self._transaction() as con:
             con.executemany("INSERT INTO decisions (listing_id, brand_id, seller_id, decision, confidence, "
-                            "model_version, model, signals, evidence, error, recorded_at) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                            "model_version, model, signals, evidence, error, recorded_at, photos) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         return len(rows)
 
     def decisions(self, listing_id: str | None = None) -> list[dict]:
@@ -325,6 +329,7 @@ class FeedbackStore:
                 d = dict(row)
                 for k in ("model", "signals", "evidence"):
                     d[k] = json.loads(d[k])
+                d["photos"] = json.loads(d["photos"]) if d.get("photos") else []  # none before schema 2
                 out.append(d)
         return out
 
@@ -580,6 +585,8 @@ def _migrate(con: sqlite3.Connection, version: int) -> None:
         columns = {r[1] for r in con.execute("PRAGMA table_info(outcomes)")}
         if "reporter" not in columns:  # version 1 -> 2 (version 3's tables come from the schema script)
             con.execute("ALTER TABLE outcomes ADD COLUMN reporter TEXT")
+        if "photos" not in {r[1] for r in con.execute("PRAGMA table_info(decisions)")}:
+            con.execute("ALTER TABLE decisions ADD COLUMN photos TEXT")
         con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
     except BaseException:
         con.execute("ROLLBACK")

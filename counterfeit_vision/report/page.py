@@ -29,7 +29,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from PIL import Image
 
@@ -50,14 +50,14 @@ JPEG_QUALITY = 80
 DRAWN_KINDS = ("logo", "photo", "ocr_text")     # evidence kinds that point at a place in a photo
 DECISION_ORDER = {"takedown": 0, "review": 1, "error": 2, "pass": 3}
 KIND_COLOURS = {"logo": "#e53935", "photo": "#8e24aa", "ocr_text": "#1e88e5", "title": "#a07800",
-                "price": "#00796b", "seller": "#546e7a"}
+                "price": "#00796b", "seller": "#546e7a", "store_name": "#6d4c41"}
 KIND_LABELS = {"logo": "logo", "photo": "official photo", "ocr_text": "text", "title": "title",
-               "price": "price", "seller": "seller"}
+               "price": "price", "seller": "seller", "store_name": "store name"}
 
 
 def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
                  listings: list[Listing] | None = None, include_passed: bool = False,
-                 image_roots: Sequence[str | Path] = ()) -> Path:
+                 image_roots: Sequence[str | Path] = (), sellers: Mapping[str, dict] | None = None) -> Path:
     """Write the evidence page for ``results`` to ``path`` atomically; return the path.
 
     Args:
@@ -71,10 +71,12 @@ def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
         include_passed: also show listings that passed.
         image_roots: show listing photos only from inside these folders (``scan --image-root``);
             the others are shown as not read, with why.
+        sellers: ``counterfeit-vision sellers`` rows by seller id: each card then shows its
+            seller's risk, network and links.
     """
     path = Path(path)
     page = render_report(results, catalog=catalog, listings=listings, include_passed=include_passed,
-                         image_roots=image_roots)
+                         image_roots=image_roots, sellers=sellers)
     with atomic_write(path, errors="replace") as f:  # valid UTF-8 whatever the titles hold
         f.write(page)
     return path
@@ -82,14 +84,15 @@ def write_report(results: list[Result], path, *, catalog: Catalog | None = None,
 
 def render_report(results: Sequence[Result], *, catalog: Catalog | None = None,
                   listings: Iterable[Listing] | None = None, include_passed: bool = False,
-                  image_roots: Sequence[str | Path] = ()) -> str:
+                  image_roots: Sequence[str | Path] = (), sellers: Mapping[str, dict] | None = None) -> str:
     """The page as a string (see :func:`write_report`)."""
     by_id = {listing.id: listing for listing in (listings or ())}
     thumbs = _Thumbnails.confined(image_roots, catalog)
     # a pass whose photos could not be checked is shown too: it passed without its photos being seen
     shown = [r for r in results if include_passed or r.error or r.decision != "pass" or unchecked_photos(r)]
     shown.sort(key=lambda r: (DECISION_ORDER[_decision(r)], -r.confidence, r.id))
-    cards = [_card(r, by_id.get(r.id), catalog, thumbs) for r in shown]
+    sellers = sellers or {}
+    cards = [_card(r, by_id.get(r.id), catalog, thumbs, sellers.get(r.seller_id or "")) for r in shown]
     return _page(results, shown, cards, catalog, include_passed)
 
 
@@ -206,7 +209,8 @@ def _brand_name(brand_id: str | None, catalog: Catalog | None) -> str:
     return brand_id
 
 
-def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _Thumbnails) -> str:
+def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _Thumbnails,
+          seller: dict | None = None) -> str:
     decision = _decision(r)
     brand = r.brand or ""
     title = listing.title if listing else ""
@@ -240,6 +244,8 @@ def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _
     parts.append('<div class="side">')
     parts.append(_contributions(r))
     parts.append(_evidence_table(r))
+    if seller is not None:
+        parts.append(_seller_network(seller))
     parts.append('</div></div>')
     notes = list(r.notes)
     if notes:
@@ -473,6 +479,20 @@ def _evidence_table(r: Result) -> str:
                     f'<td>{_e(ev.detail)}{"<br><small>" + " · ".join(where) + "</small>" if where else ""}</td></tr>')
     return ('<section class="evidence"><h4>evidence</h4><table><thead><tr><th>kind</th><th>score</th>'
             '<th>detail</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></section>")
+
+
+def _seller_network(row: dict) -> str:
+    """The seller's risk, reasons and network links (a ``sellers.jsonl`` row)."""
+    nid = row.get("network_id")
+    head = (f'<h4>seller <code>{_e(row.get("seller_id"))}</code>: risk {float(row.get("risk", 0)):.2f}'
+            + (f' · network <code class="network">{_e(nid)}</code>' if nid else "") + "</h4>")
+    reasons = "".join(f"<li>{_e(x)}</li>" for x in row.get("reasons") or ())
+    links = "".join(f'<tr><td><code>{_e(lk.get("seller_id"))}</code></td><td>{_e(lk.get("kind"))}</td>'
+                    f'<td>{_e(_clip(str(lk.get("evidence", "")), 160))}</td></tr>' for lk in row.get("links") or ())
+    return (f'<section class="seller-network" data-network="{_e(nid or "")}">{head}'
+            + (f"<ul>{reasons}</ul>" if reasons else "")
+            + ("<table><thead><tr><th>linked seller</th><th>link</th><th>evidence</th></tr></thead>"
+               f"<tbody>{links}</tbody></table>" if links else "") + "</section>")
 
 
 # ---------------------------------------------------------------- the page

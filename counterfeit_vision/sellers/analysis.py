@@ -31,6 +31,8 @@ class SellerAnalysis:
     risks: dict[str, SellerRisk]
     verdicts: list[Verdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    results: list[Result] = field(default_factory=list)
+    listings: dict[str, Listing] = field(default_factory=dict)
 
 
 def read_results_tolerant(path: str | Path, notes: list[str]) -> list[Result]:
@@ -72,7 +74,9 @@ def analyse(results: str | Path, *, listings: str | Path | None = None, feedback
             risk_config: RiskConfig = RiskConfig(), now: datetime | None = None) -> SellerAnalysis:
     """Networks and risks of the sellers of a results file (see :mod:`counterfeit_vision.sellers`)."""
     notes: list[str] = []
-    records = join_records(read_results_tolerant(results, notes), _listings(listings, notes))
+    read = read_results_tolerant(results, notes)
+    by_id = _listings(listings, notes)
+    records = join_records(read, by_id)
     verdicts: list[Verdict] = []
     if feedback_db is not None:
         from counterfeit_vision.feedback.store import FeedbackStore
@@ -81,7 +85,7 @@ def analyse(results: str | Path, *, listings: str | Path | None = None, feedback
     networks = build_networks(records, network_config)
     risks = seller_risks(records, verdicts, networks=networks, authorized=_authorized(catalog), now=now,
                          config=risk_config)
-    return SellerAnalysis(records, networks, risks, verdicts, notes)
+    return SellerAnalysis(records, networks, risks, verdicts, notes, read, by_id)
 
 
 def seller_rows(analysis: SellerAnalysis) -> list[dict]:

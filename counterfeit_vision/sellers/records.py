@@ -51,13 +51,16 @@ class SellerListing:
         if not seller or result.error:
             return None
         official = frozenset(e.image for e in result.evidence if e.kind == "photo" and e.image)
+        # a results file from anywhere: hashes that are not text are dropped, never trusted
+        photos = tuple(Photo(p.path, p.sha256 if isinstance(p.sha256, str) else None,
+                             p.phash if isinstance(p.phash, str) else None) for p in result.photos)
         extra = {}
         if listing is not None:
             extra = {"seller_name": listing.seller_name, "url": listing.url, "seller_since": listing.seller_since,
                      "price": listing.price, "sales": listing.sales, "contact_hash": listing.contact_hash,
                      "payment_hash": listing.payment_hash}
-        return cls(result.id, seller, result.brand, result.decision, result.confidence, result.photos, official,
-                   **extra)
+        brand = result.brand if isinstance(result.brand, str) else None
+        return cls(result.id, seller, brand, result.decision, result.confidence, photos, official, **extra)
 
 
 def join_records(results: Iterable[Result], listings: Mapping[str, Listing] | None = None) -> list[SellerListing]:

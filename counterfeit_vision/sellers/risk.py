@@ -234,15 +234,34 @@ class SellerCues:
         return cls({s: r.risk for s, r in risks.items()}, dict(repeat))
 
     @classmethod
-    def from_store(cls, store, catalog: Any, *, now: datetime | None = None) -> "SellerCues":
-        """The cue table from a feedback store: its verdicts and its recorded decisions (past results)."""
+    def from_store(cls, store, catalog: Any, *, now: datetime | None = None,
+                   network_config: Any = None) -> "SellerCues":
+        """The cue table from a feedback store: its verdicts and its recorded decisions (the latest per
+        listing: past results, with their photos, so networks with confirmed counterfeiters count)."""
+        from counterfeit_vision.listing import Result
+        from counterfeit_vision.sellers.networks import NetworkConfig, build_networks
+
         verdicts = verdicts_from_store(store)
-        records = [SellerListing(d["listing_id"], d["seller_id"], d["brand_id"], d["decision"],
-                                 float(min(1.0, max(0.0, d["confidence"])))) for d in store.decisions()
-                   if d["seller_id"] and not d["error"]]
+        latest: dict[str, dict] = {}
+        for d in store.decisions():  # oldest first: a re-scan's decision replaces the earlier one
+            if d["seller_id"] and not d["error"]:
+                latest[d["listing_id"]] = d
+        records = []
+        for d in latest.values():
+            try:
+                result = Result.from_dict({"id": d["listing_id"], "decision": d["decision"],
+                                           "confidence": min(1.0, max(0.0, d["confidence"])), "brand": d["brand_id"],
+                                           "evidence": d["evidence"], "photos": d["photos"],
+                                           "seller_id": d["seller_id"]})
+            except (ValueError, TypeError):
+                continue  # a row another tool wrote oddly: it just does not count
+            rec = SellerListing.of(result)
+            if rec is not None:
+                records.append(rec)
         authorized = defaultdict(set)
         for b in catalog:
             for s in b.authorized_sellers:
                 authorized[s].add(b.id)
-        risks = seller_risks(records, verdicts, authorized=authorized, now=now)
+        networks = build_networks(records, network_config or NetworkConfig())
+        risks = seller_risks(records, verdicts, networks=networks, authorized=authorized, now=now)
         return cls.build(risks, verdicts, catalog, now=now)

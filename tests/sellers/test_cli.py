@@ -123,3 +123,39 @@ def test_scan_results_carry_the_seller_and_round_trip(sample_catalog_dir, tmp_pa
     back = Result.from_dict(json.loads(json.dumps(r.to_dict())))
     assert r.seller_id == back.seller_id == "shop-1" and back.to_dict() == r.to_dict()
     assert Result.from_dict({"id": "a", "decision": "pass", "confidence": 0}).seller_id is None
+
+
+def test_the_evidence_page_shows_the_sellers_network(files, tmp_path):
+    res, lst, db = files
+    page = tmp_path / "report.html"
+    assert main(["sellers", str(res), "--listings", str(lst), "--feedback-db", str(db), "--out",
+                 str(tmp_path / "s.jsonl"), "--report", str(page)]) == 0
+    rows = {r["seller_id"]: r for r in map(json.loads, (tmp_path / "s.jsonl").read_text().splitlines())}
+    html = page.read_text()
+    assert html.count('class="seller-network"') == 3  # the three flagged listings' cards
+    assert rows["ring-2"]["network_id"] in html and "confirmed counterfeiter ring-1" in html
+    assert PHONE not in html and IBAN not in html
+
+
+def test_results_of_a_scan_never_hold_clear_identifiers(sample_catalog_dir):
+    from counterfeit_vision.detector import Detector, DetectorConfig
+
+    det = Detector.from_catalog(sample_catalog_dir, config=DetectorConfig(use_images=False, use_ocr=False))
+    listing = Listing.from_dict({"id": "a", "title": "Velora replica tote", "seller_id": "s", "contact": PHONE,
+                                 "payment_id": IBAN})
+    text = json.dumps(det.score(listing).to_dict())
+    assert PHONE not in text and IBAN not in text and "7700" not in text
+
+
+def test_odd_results_rows_are_skipped_or_cleaned_never_fatal(tmp_path, capsys):
+    rows = [{"id": "a", "decision": "review", "confidence": 0.5, "brand": "velora", "seller_id": "s1",
+             "photos": [{"path": "a.jpg", "sha256": 12345, "phash": ["x"]}]},
+            {"id": "b", "decision": "maybe", "confidence": 0.5},
+            {"id": "c", "decision": "review", "confidence": 0.5, "brand": "velora", "seller_id": "s2",
+             "photos": [{"path": "c.jpg", "sha256": None, "phash": "zz"}]},
+            {"id": "d", "decision": "pass", "confidence": 0.0, "seller_id": 7}]
+    res = _write_jsonl(tmp_path / "r.jsonl", rows)
+    out = tmp_path / "s.jsonl"
+    assert main(["sellers", str(res), "--out", str(out)]) == 0
+    assert "line 2" in capsys.readouterr().err
+    assert [json.loads(x)["seller_id"] for x in out.read_text().splitlines()] == ["s1", "s2"]

@@ -62,15 +62,31 @@ def test_a_version_1_store_is_migrated_on_open(tmp_path):
     FeedbackStore(path)
     con = sqlite3.connect(path)
     con.execute("ALTER TABLE outcomes DROP COLUMN reporter")
+    con.execute("ALTER TABLE decisions DROP COLUMN photos")
     con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     con.commit()
     con.close()
     store = FeedbackStore(path)
     con = sqlite3.connect(path)
     assert "reporter" in {r[1] for r in con.execute("PRAGMA table_info(outcomes)")}
+    assert "photos" in {r[1] for r in con.execute("PRAGMA table_info(decisions)")}
     assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     con.close()
     store.record_decisions([Result("a", "review", 0.5, "velora")])
     assert store.import_outcomes(write_outcomes(tmp_path / "o.jsonl", [
         {"listing_id": "a", "outcome": "confirmed_fake", "reporter": "r"}])).ok
     assert store.outcomes()[0]["reporter"] == "r"
+
+
+def test_fit_fusion_uses_the_sample_weights():
+    from counterfeit_vision.fusion.fitting import fit_fusion
+    from training.fusion import simulate_feedback
+
+    rows = simulate_feedback(3000, seed=5, label_noise=0.01)
+    plain = fit_fusion(FeatureTable.from_rows(rows)).model
+    ones = fit_fusion(FeatureTable.from_rows([{**r, "weight": 1.0} for r in rows])).model
+    assert ones.coefficients == plain.coefficients
+    # a trusted reporter's labels (here: every third row) weigh 5x
+    weighted = fit_fusion(FeatureTable.from_rows([{**r, "weight": 5.0 if i % 3 == 0 else 1.0}
+                                                  for i, r in enumerate(rows)])).model
+    assert weighted.coefficients != plain.coefficients

@@ -135,3 +135,40 @@ def test_the_seller_cue_raises_only_unauthorised_sellers_listings(detector, sell
         assert cued.confidence == plain.confidence and cued.signals["seller_history"] == 0.0
     else:
         assert cued.confidence > plain.confidence and cued.signals["seller_history"] == 1.0
+
+
+def test_the_scan_cue_from_the_store_sees_networks_and_the_latest_decision(tmp_path, sample_catalog_dir):
+    from counterfeit_vision.feedback.store import FeedbackStore, write_outcomes
+    from counterfeit_vision.listing import Photo, Result
+
+    store = FeedbackStore(tmp_path / "fb.sqlite3")
+    photo = (Photo("p.jpg", SHA, None),)
+    store.record_decisions([Result("a", "takedown", 0.9, "velora", photos=photo, seller_id="ring-a"),
+                            Result("b", "review", 0.5, "velora", photos=photo, seller_id="ring-b"),
+                            Result("c", "review", 0.5, "velora", seller_id="loner")])
+    store.record_decisions([Result("c", "pass", 0.0, "velora", seller_id="loner")])  # a re-scan
+    assert store.decisions("b")[0]["photos"] == [photo[0].to_dict()]
+    assert store.import_outcomes(write_outcomes(tmp_path / "o.jsonl", [
+        {"listing_id": "a", "outcome": "confirmed_fake", "decided_at": "2026-05-01T00:00:00Z"}])).ok
+    cues = SellerCues.from_store(store, load_catalog(sample_catalog_dir), now=NOW)
+    assert cues("ring-a", "velora") == 0.9                      # repeat offender of velora
+    assert cues("ring-b", "velora") > cues("loner", "velora")   # in a network with a confirmed counterfeiter
+    assert cues("loner", "velora") == 0.0                       # its latest decision passed
+
+
+TITLES = ("Velora tote bag", "Velora style tote replica AAA", "V-E-L-O-R-A handbag cheap", "Korvex and Velora bags")
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(TITLES), st.floats(0, 1), st.floats(0, 1), st.floats(0, 2000))
+def test_an_authorised_sellers_listing_never_scores_higher_from_the_seller_cue(detector, title, risk, floor, price):
+    row = {"id": "x", "title": title, "price": price, "seller_id": "velora-official", "category": "bags"}
+    detector.seller_cue = None
+    plain = detector.score(row)
+    detector.seller_cue = SellerCues(risk={"velora-official": risk}, repeat={"velora-official": {"velora": floor}})
+    try:
+        cued = detector.score(row)
+    finally:
+        detector.seller_cue = None
+    if cued.brand == "velora":
+        assert cued.confidence <= plain.confidence + 1e-12
