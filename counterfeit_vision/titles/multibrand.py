@@ -13,7 +13,8 @@ what such a title does:
   kind of product (a shared category) and are both names buyers search for (in the word
   lists of the marketplace languages), or three or more with at least two listed side
   by side. Only brands whose goods are known (with categories) count; a name marked
-  ambiguous (titles/names.py) counts only when listed right beside a distinctive name,
+  ambiguous (titles/names.py) counts only when listed right beside a distinctive name and
+  never makes stuffing with fewer than two distinctive names,
   and a name that is another named brand's product line never counts.
 """
 
@@ -153,8 +154,11 @@ def add_stuffing(kept: dict[int, list[Hit]], reasons: dict[int, list[str]], ctx:
     candidates.sort()
     counted = _drop_lone_words(candidates, ctx, lex)
     groups = _collab_groups(counted, ctx)
-    if (len(groups) >= 3 and _listed(groups, ctx)) or (
-            len(groups) == 2 and _share_category(groups, lex) and _searched(groups, counted, lex)):
+    names = {brand: hits for _, brand, hits in counted}
+    # groups holding a distinctive name: marked names only ever add to a list of real brands
+    distinct = sum(any(_distinctive(names[b], lex) for b, _ in g) for g in groups)
+    if (len(groups) >= 3 and distinct >= 2 and _listed(groups, ctx)) or (
+            len(groups) == 2 and distinct == 2 and _share_category(groups, lex) and _searched(groups, counted, lex)):
         for group in groups:
             for brand, _ in group:
                 reasons[brand].append("brand_stuffing")

@@ -76,6 +76,8 @@ def test_marks_carry_their_reasons_and_the_override(run):
     ("Gucci belt with ice blue buckle", "gucci"),      # a common word that is a brand
     ("Prada nylon bag size W", "prada"),               # a one-letter brand
     ("Nike hoodie in off white", "nike"),              # a colour phrase that is a brand
+    ("Off white Nike hoodie", "nike"),                 # ... even right beside the brand
+    ("Nike W black Air Max", "nike"),                  # marked names listed beside one real brand
 ])
 def test_a_word_like_second_name_is_no_stuffing(run, title, brand):
     found = run(title)
