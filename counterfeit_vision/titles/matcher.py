@@ -22,6 +22,8 @@ from counterfeit_vision.titles.multibrand import (
     attribute_shared,
     collab_hits,
     compat_start,
+    drop_coincidental_typos,
+    drop_foreign_lines,
     unit_reading,
 )
 from counterfeit_vision.titles.normalize import NormalizedTitle, normalize
@@ -150,9 +152,9 @@ class TitleMatcher:
         if not hits:
             return []
         if any(h.reasons == ("misspelling",) for h in hits):
-            hits = _drop_coincidental_typos(hits)
+            hits = drop_coincidental_typos(hits)
         if len(hits) > 1 and any(h.kind == LINE for h in hits):
-            hits = _drop_foreign_lines(hits)
+            hits = drop_foreign_lines(hits)
         fast = None if category else self._plain_mentions(nt, hits, text)
         if fast is not None:
             return fast
@@ -444,28 +446,6 @@ class TitleMatcher:
         span = nt.plain_to_original(*best.plain_span)
         return TitleFinding(info.brand.id, "misuse" if ordered else "mention", ordered, span,
                             text[span[0]:span[1]], score)
-
-
-def _drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
-    """A typo of brand A next to a clean name of brand B is B's product name, not A.
-
-    Genuine listings name their own brand; "da-lite ... electrol" is a Da-Lite
-    product, not a disguised "Electron".
-    """
-    clean = {h.brand for h in hits if h.kind in (NAME, EVASIVE) and not h.reasons}
-    if not clean:
-        return hits
-    return [h for h in hits
-            if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
-
-
-def _drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
-    """A product line of brand A right after brand B's clean name is B's model ("Ferrari
-    Daytona" is no Rolex), unless A is named in the title too."""
-    named = {h.brand for h in hits if h.kind == NAME}
-    ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
-    return [h for h in hits if not (h.kind == LINE and h.brand not in named
-                                    and ends.get(h.first, h.brand) != h.brand)]
 
 
 def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[str]) -> bool:

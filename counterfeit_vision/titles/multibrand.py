@@ -28,7 +28,8 @@ from counterfeit_vision.titles.lexicon import EVASIVE, LINE, NAME, Lexicon
 from counterfeit_vision.titles.normalize import NormalizedTitle
 from counterfeit_vision.titles.rules import COLLAB_WORDS, compat_trigger_before, is_collab_gap
 
-__all__ = ["add_stuffing", "attribute_shared", "collab_hits", "compat_start", "unit_reading"]
+__all__ = ["add_stuffing", "attribute_shared", "collab_hits", "compat_start", "drop_coincidental_typos",
+           "drop_foreign_lines", "unit_reading"]
 
 # Between two listed brand names: separators and list words only ("Nike, Adidas & Puma").
 _LIST_GAP = re.compile(r"^[\s,/&+|;·\-]*(?:(?:and|or|und|y|et|e|o)[\s,/&+|;·\-]*)?$")
@@ -56,6 +57,28 @@ def compat_start(hit: Hit, ctx: TitleContext, kept: dict[int, list[Hit]]) -> int
             return None
         first = starts[i]  # the previous brand in a list: "for Nike, Adidas and Puma"
     return None
+
+
+def drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
+    """A typo of brand A next to a clean name of brand B is B's product name, not A.
+
+    Genuine listings name their own brand; "da-lite ... electrol" is a Da-Lite
+    product, not a disguised "Electron".
+    """
+    clean = {h.brand for h in hits if h.kind in (NAME, EVASIVE) and not h.reasons}
+    if not clean:
+        return hits
+    return [h for h in hits
+            if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
+
+
+def drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
+    """A product line of brand A right after brand B's clean name is B's model ("Ferrari
+    Daytona" is no Rolex), unless A is named in the title too."""
+    named = {h.brand for h in hits if h.kind == NAME}
+    ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
+    return [h for h in hits if not (h.kind == LINE and h.brand not in named
+                                    and ends.get(h.first, h.brand) != h.brand)]
 
 
 def unit_reading(hit: Hit, lex: Lexicon, tokens: Sequence[str]) -> bool:

@@ -8,7 +8,8 @@ import argparse
 import pytest
 import yaml
 
-from counterfeit_vision.catalog import DEFAULT_ACCESSORY_WORDS, Brand, Catalog, catalog_warnings
+from counterfeit_vision.catalog import DEFAULT_ACCESSORY_WORDS, Brand, Catalog
+from counterfeit_vision.catalog_checks import catalog_warnings
 from counterfeit_vision.titles import TitleMatcher
 
 
