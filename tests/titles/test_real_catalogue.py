@@ -254,3 +254,15 @@ def test_drop_contained_matches_the_brute_force_reference():
             s = rnd.randint(0, 20)
             hits.append(Hit(rnd.randint(0, 4), 0, "name", 0, 1, (s, s + rnd.randint(1, 8)), ()))
         assert _drop_contained(hits) == reference(hits)
+
+
+def test_fast_path_agrees_with_the_full_rules(run, monkeypatch):
+    """The fast path for plain mentions must give what the full rules give, multi-brand titles included."""
+    titles = ["Nike Adidas running shoes", "Nike Air Max black", "Powermat charging mat", "Off-White x Nike",
+              "Gucci Prada bag", "Boss Nike tracksuit", "Terraform handbook", "Nike x Apple watch",
+              "HP 27 monitor", "10 HP motor", "Black leather bag", "Samsung Galaxy S23 and Nike shoes",
+              "Nike Mercurial Vapor", "W Nike hoodie"]
+    fast = [run.matcher.match(t) for t in titles]
+    full = TitleMatcher(run.matcher.lexicon)
+    monkeypatch.setattr(full, "_plain_mentions", lambda *a: None)
+    assert fast == [full.match(t) for t in titles]
