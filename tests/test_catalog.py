@@ -71,7 +71,7 @@ def test_bad_images_in_a_brand_are_reported(tmp_path):
 
 
 def test_two_brands_may_share_a_name_and_are_warned_about(tmp_path):
-    from counterfeit_vision.catalog import catalog_warnings
+    from counterfeit_vision.catalog_checks import catalog_warnings
 
     write_brand(tmp_path, "acme", {"id": "acme", "name": "Acme"})
     write_brand(tmp_path, "acme2", {"id": "acme2", "name": "Acme2", "aliases": ["ACME"]})

@@ -82,7 +82,8 @@ def _existing_index(args: argparse.Namespace):
 
 
 def cmd_brand_check(args: argparse.Namespace) -> int:
-    from counterfeit_vision.catalog import BRAND_FILE, catalog_warnings, load_brand, load_catalog
+    from counterfeit_vision.catalog import BRAND_FILE, load_brand, load_catalog
+    from counterfeit_vision.catalog_checks import catalog_warnings
     from counterfeit_vision.index.onboarding import check_brand_images
     from counterfeit_vision.titles.lexicon import load_common_words
     from counterfeit_vision.titles.names import mark_names

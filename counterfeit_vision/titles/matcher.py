@@ -22,6 +22,8 @@ from counterfeit_vision.titles.multibrand import (
     attribute_shared,
     collab_hits,
     compat_start,
+    drop_coincidental_typos,
+    drop_foreign_lines,
     unit_reading,
 )
 from counterfeit_vision.titles.normalize import NormalizedTitle, normalize
@@ -190,9 +192,9 @@ class TitleMatcher:
         if not hits:
             return []
         if any(h.reasons == ("misspelling",) for h in hits):
-            hits = _drop_coincidental_typos(hits)
+            hits = drop_coincidental_typos(hits)
         if len(hits) > 1 and any(h.kind == LINE for h in hits):
-            hits = _drop_foreign_lines(hits)
+            hits = drop_foreign_lines(hits)
         fast = None if category else self._plain_mentions(nt, hits, text)
         if fast is not None:
             return fast
@@ -243,12 +245,15 @@ class TitleMatcher:
         line_brands = None
         marked = lex.marked
         special = lex.special_entries
+        collab = not nt.words.isdisjoint(COLLAB_WORDS)
         for h in hits:
             if h.entry in special:
                 if h.entry in lex.shared or unit_reading(h, lex, nt.texts):
                     return None
-                if h.entry in marked and not nt.words.isdisjoint(COLLAB_WORDS):
+                if h.entry in marked and collab:
                     return None
+            if collab and brands[h.brand].brand.ambiguous:
+                return None  # "<brand> x Coach": the collaboration may give it context
             if h.reasons or h.weak or h.kind != NAME:
                 if h.reasons or h.weak or h.kind != LINE:
                     return None
@@ -273,9 +278,10 @@ class TitleMatcher:
                 continue
             # An ambiguous name needs brand context: here (no cue, no category) only a
             # context word, a brand cue or the brand's own product line can give it.
-            if (info.brand.ambiguous or hit.entry in marked) and words.isdisjoint(info.cue_words) and \
+            ambiguous = info.brand.ambiguous
+            if (ambiguous or hit.entry in marked) and words.isdisjoint(info.cue_words) and \
                     not (line_brands and hit.brand in line_brands) and \
-                    not (hit.entry in marked and any(a[0] in words for a in info.accessories)):
+                    not (not ambiguous and hit.entry in marked and any(a[0] in words for a in info.accessories)):
                 continue
             if hit.brand not in first or hit.plain_span[0] < first[hit.brand].plain_span[0]:
                 first[hit.brand] = hit
@@ -283,8 +289,8 @@ class TitleMatcher:
             # A product line without its brand's name counts unless it is an ordinary word.
             if brand not in first and self._line_counts(hit, False, nt.texts):
                 first[brand] = hit
-        if len(first) > 1 and any(not brands[b].accessories for b in first):
-            return None  # brand stuffing is possible
+        if len(first) > 1 and _several_brands_matter(first, hits, lex):
+            return None  # brand stuffing, or one name claimed twice, is possible
         out = []
         for brand, hit in first.items():
             span = nt.plain_to_original(*hit.plain_span)
@@ -554,6 +560,19 @@ def _drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
     ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
     return [h for h in hits if not (h.kind == LINE and h.brand not in named
                                     and ends.get(h.first, h.brand) != h.brand)]
+
+
+def _several_brands_matter(first: dict[int, Hit], hits: list[Hit], lex: Lexicon) -> bool:
+    """Could the multi-brand rules change plain mentions of several brands? Only when two of
+    them could make stuffing (goods known, no accessories, a distinctive name each) or two
+    brands' names cover the same words (multibrand.attribute_shared)."""
+    brands = lex.brands
+    stuffers = {h.brand for h in hits if h.brand in first and h.kind == NAME and h.entry not in lex.marked
+                and brands[h.brand].brand.categories and not brands[h.brand].accessories}
+    if len(stuffers) >= 2:
+        return True
+    spans = sorted((h.plain_span, h.brand) for h in hits if h.brand in first and h.kind == NAME)
+    return any(a[0][1] > b[0][0] and a[1] != b[1] for a, b in zip(spans, spans[1:]))
 
 
 def _negative_phrase(info: BrandInfo, tokens: Sequence[str], words: frozenset[str]) -> bool:

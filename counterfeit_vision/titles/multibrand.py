@@ -13,7 +13,8 @@ what such a title does:
   kind of product (a shared category) and are both names buyers search for (in the word
   lists of the marketplace languages), or three or more with at least two listed side
   by side. Only brands whose goods are known (with categories) count; a name marked
-  ambiguous (titles/names.py) counts only when listed right beside a distinctive name,
+  ambiguous (titles/names.py) counts only when listed right beside a distinctive name and
+  never makes stuffing with fewer than two distinctive names,
   and a name that is another named brand's product line never counts.
 """
 
@@ -27,7 +28,8 @@ from counterfeit_vision.titles.lexicon import EVASIVE, LINE, NAME, Lexicon
 from counterfeit_vision.titles.normalize import NormalizedTitle
 from counterfeit_vision.titles.rules import COLLAB_WORDS, compat_trigger_before, is_collab_gap
 
-__all__ = ["add_stuffing", "attribute_shared", "collab_hits", "compat_start", "unit_reading"]
+__all__ = ["add_stuffing", "attribute_shared", "collab_hits", "compat_start", "drop_coincidental_typos",
+           "drop_foreign_lines", "unit_reading"]
 
 # Between two listed brand names: separators and list words only ("Nike, Adidas & Puma").
 _LIST_GAP = re.compile(r"^[\s,/&+|;·\-]*(?:(?:and|or|und|y|et|e|o)[\s,/&+|;·\-]*)?$")
@@ -55,6 +57,28 @@ def compat_start(hit: Hit, ctx: TitleContext, kept: dict[int, list[Hit]]) -> int
             return None
         first = starts[i]  # the previous brand in a list: "for Nike, Adidas and Puma"
     return None
+
+
+def drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
+    """A typo of brand A next to a clean name of brand B is B's product name, not A.
+
+    Genuine listings name their own brand; "da-lite ... electrol" is a Da-Lite
+    product, not a disguised "Electron".
+    """
+    clean = {h.brand for h in hits if h.kind in (NAME, EVASIVE) and not h.reasons}
+    if not clean:
+        return hits
+    return [h for h in hits
+            if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
+
+
+def drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
+    """A product line of brand A right after brand B's clean name is B's model ("Ferrari
+    Daytona" is no Rolex), unless A is named in the title too."""
+    named = {h.brand for h in hits if h.kind == NAME}
+    ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
+    return [h for h in hits if not (h.kind == LINE and h.brand not in named
+                                    and ends.get(h.first, h.brand) != h.brand)]
 
 
 def unit_reading(hit: Hit, lex: Lexicon, tokens: Sequence[str]) -> bool:
@@ -153,8 +177,11 @@ def add_stuffing(kept: dict[int, list[Hit]], reasons: dict[int, list[str]], ctx:
     candidates.sort()
     counted = _drop_lone_words(candidates, ctx, lex)
     groups = _collab_groups(counted, ctx)
-    if (len(groups) >= 3 and _listed(groups, ctx)) or (
-            len(groups) == 2 and _share_category(groups, lex) and _searched(groups, counted, lex)):
+    names = {brand: hits for _, brand, hits in counted}
+    # groups holding a distinctive name: marked names only ever add to a list of real brands
+    distinct = sum(any(_distinctive(names[b], lex) for b, _ in g) for g in groups)
+    if (len(groups) >= 3 and distinct >= 2 and _listed(groups, ctx)) or (
+            len(groups) == 2 and distinct == 2 and _share_category(groups, lex) and _searched(groups, counted, lex)):
         for group in groups:
             for brand, _ in group:
                 reasons[brand].append("brand_stuffing")

@@ -8,7 +8,8 @@ import argparse
 import pytest
 import yaml
 
-from counterfeit_vision.catalog import DEFAULT_ACCESSORY_WORDS, Brand, Catalog, catalog_warnings
+from counterfeit_vision.catalog import DEFAULT_ACCESSORY_WORDS, Brand, Catalog
+from counterfeit_vision.catalog_checks import catalog_warnings
 from counterfeit_vision.titles import TitleMatcher
 
 
@@ -76,6 +77,8 @@ def test_marks_carry_their_reasons_and_the_override(run):
     ("Gucci belt with ice blue buckle", "gucci"),      # a common word that is a brand
     ("Prada nylon bag size W", "prada"),               # a one-letter brand
     ("Nike hoodie in off white", "nike"),              # a colour phrase that is a brand
+    ("Off white Nike hoodie", "nike"),                 # ... even right beside the brand
+    ("Nike W black Air Max", "nike"),                  # marked names listed beside one real brand
 ])
 def test_a_word_like_second_name_is_no_stuffing(run, title, brand):
     found = run(title)
@@ -251,3 +254,15 @@ def test_drop_contained_matches_the_brute_force_reference():
             s = rnd.randint(0, 20)
             hits.append(Hit(rnd.randint(0, 4), 0, "name", 0, 1, (s, s + rnd.randint(1, 8)), ()))
         assert _drop_contained(hits) == reference(hits)
+
+
+def test_fast_path_agrees_with_the_full_rules(run, monkeypatch):
+    """The fast path for plain mentions must give what the full rules give, multi-brand titles included."""
+    titles = ["Nike Adidas running shoes", "Nike Air Max black", "Powermat charging mat", "Off-White x Nike",
+              "Gucci Prada bag", "Boss Nike tracksuit", "Terraform handbook", "Nike x Apple watch",
+              "HP 27 monitor", "10 HP motor", "Black leather bag", "Samsung Galaxy S23 and Nike shoes",
+              "Nike Mercurial Vapor", "W Nike hoodie"]
+    fast = [run.matcher.match(t) for t in titles]
+    full = TitleMatcher(run.matcher.lexicon)
+    monkeypatch.setattr(full, "_plain_mentions", lambda *a: None)
+    assert fast == [full.match(t) for t in titles]
