@@ -30,7 +30,7 @@ Protocol (seeded):
 
 Usage::
 
-    python benchmarks/eval_stolen_photos.py [--data DIR] [--refs 150] [--holdout 13] [--seed 0]
+    python benchmarks/eval_stolen_photos.py [--data DIR] [--refs 150] [--holdout 13] [--seed 0] [--limit N]
 """
 
 from __future__ import annotations
@@ -131,6 +131,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--embedder", default="efficientnet_lite0")
     ap.add_argument("--verbose", action="store_true", help="list the false positives and the same-brand hits")
+    ap.add_argument("--limit", type=int, default=0,
+                    help="at most this many unrelated and same-brand photos each (a small run while developing)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -162,6 +164,9 @@ def main(argv=None) -> int:
         keep = [i for i in imgs if min(hamming(phash(load_rgb(folder / "images" / i)), h) for h in ref_hashes) > 4]
         return keep, len(imgs) - len(keep)
 
+    if args.limit:
+        unrelated = sorted(random.Random(1).sample(unrelated, min(args.limit, len(unrelated))))
+        same_brand = sorted(random.Random(2).sample(same_brand, min(args.limit, len(same_brand))))
     (unrelated, twins_u), (same_brand, twins_s) = not_twins(unrelated), not_twins(same_brand)
     by_brand = defaultdict(list)
     for img in refs:
