@@ -209,6 +209,7 @@ def main(argv=None) -> int:
         return 0
     from counterfeit_vision._atomic import write_json_atomic
     from counterfeit_vision.embedders import create_embedder
+    from counterfeit_vision.fusion.evidence import image_claim
     from counterfeit_vision.image.decode import load_rgb
     from counterfeit_vision.image.matcher import LOGO_REVIEW_THRESHOLD, PHOTO_REVIEW_THRESHOLD
     from counterfeit_vision.image.regions import iou
@@ -262,7 +263,9 @@ def main(argv=None) -> int:
             for (img, truth), (found, size), result in zip(chunk, seen, results):
                 full = Image_size(folder / "images" / img)
                 rows.append({"image": img, "truth": truth, "brands": sorted(data[img]["brands"]),
-                             **_prediction(found, size, full), **_result_fields(result), "notes": found.notes})
+                             **_prediction(found, size, full), **_result_fields(result), "notes": found.notes,
+                             "claims": [(h.brand_id, image_claim(h, h.brand_id)[0], _rescale(h.box, size, full)
+                                         if h.box else None) for h in found.hits if h.kind == "logo"]})
             if args.dump:  # after every group: on a busy machine a run cut short keeps what it scored
                 write_json_atomic(args.dump, rows)
         t_match = time.perf_counter() - t0
@@ -290,6 +293,7 @@ def main(argv=None) -> int:
     if ious:
         print(f"correct top hits with a box: {len(ious)}; box IoU>=0.5 with the annotation: "
               f"{sum(i >= 0.5 for i in ious) / len(ious):.3f}; keypoint-verified: {len(ver)}")
+    _claim_precision(rows, data, iou)
     # operating points: the score threshold that keeps <= 5% false alarms
     neg_scores = sorted((max([s for _, _, s, _ in r["hits"]] or [0.0]) for r in neg), reverse=True)
     k5 = int(0.05 * len(neg_scores))
@@ -301,6 +305,21 @@ def main(argv=None) -> int:
     if args.baseline:
         baseline(embedder, folder, refs, queries)
     return 0
+
+
+def _claim_precision(rows, data, iou) -> None:
+    """Precision of the "verified logo" claims a reviewer reads: right brand and box IoU >= 0.5 with one
+    of that brand's annotated boxes, over every logo hit so claimed (photos with and without a logo)."""
+    made, right = {"verified_logo": 0, "logo_like": 0}, 0
+    for r in rows:
+        for brand, claim, box in r["claims"]:
+            made[claim] = made.get(claim, 0) + 1
+            if claim == "verified_logo":
+                gt = [b for bb, b in data[r["image"]]["boxes"] if bb == brand]
+                right += bool(box and gt and max(iou(box, g) for g in gt) >= 0.5)
+    n = made["verified_logo"]
+    print(f"logo evidence claims made: verified_logo {n}, logo_like {made['logo_like']}")
+    print(f'precision of "verified logo" claims (right brand, box IoU >= 0.5): {right / max(1, n):.3f} ({right}/{n})')
 
 
 def _prediction(found, size, full) -> dict:

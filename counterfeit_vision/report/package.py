@@ -299,20 +299,30 @@ def _slug(listing_id: str) -> str:
 
 
 # ------------------------------------------------------------------ photos and crops
+def _real(path: str) -> str:
+    """The path's name with links and ``..`` resolved (no file is opened): two spellings of one photo agree."""
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return path
+
+
 def _photo_paths(r: Result, listing: Listing | None) -> list[str]:
     """The listing's photos in order: the listing file's, else the result's, else those evidence names."""
     paths: list[str] = list(listing.images) if listing else [p.path for p in r.photos]
+    known = {_real(p) for p in paths}
     for ev in r.evidence:
-        if ev.image and ev.image not in paths:
+        if ev.image and _real(ev.image) not in known:
             paths.append(ev.image)
+            known.add(_real(ev.image))
     return paths
 
 
 def _read_photos(r: Result, listing: Listing | None, roots: tuple[Path, ...]) -> list[_PhotoFile]:
-    recorded = {p.path: p.sha256 for p in r.photos}
+    recorded = {_real(p.path): p.sha256 for p in r.photos}
     out = []
     for i, path in enumerate(_photo_paths(r, listing)):
-        photo = _PhotoFile(i, path, recorded_sha256=recorded.get(path))
+        photo = _PhotoFile(i, path, recorded_sha256=recorded.get(_real(path)))
         if roots and not inside_roots(path, roots):
             photo.why = "outside the allowed image folders; not read"
         else:
@@ -329,7 +339,7 @@ def _read_photos(r: Result, listing: Listing | None, roots: tuple[Path, ...]) ->
 
 def _photo_for(ev: Evidence, photos: list[_PhotoFile]) -> _PhotoFile | None:
     if ev.image is not None:
-        return next((p for p in photos if p.path == ev.image), None)
+        return next((p for p in photos if p.path == ev.image or _real(p.path) == _real(ev.image)), None)
     if ev.image_index is not None and 0 <= ev.image_index < len(photos):
         return photos[ev.image_index]
     return None

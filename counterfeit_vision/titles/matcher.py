@@ -170,7 +170,9 @@ class TitleMatcher:
                                   f"counterfeit indicator {ind.term!r}"))
         if "lookalike_phrase" in finding.reasons:
             marks += _phrase_marks(nt, finding.span)
-        return sorted(set(marks))
+        # "AAA" inside "AAA quality": the longer phrase says it
+        return sorted(m for m in set(marks) if not any(o != m and o[2] == m[2] and o[0] <= m[0] and m[1] <= o[1]
+                                                         for o in marks))
 
     def _brand_info(self, brand_id: str) -> BrandInfo | None:
         return next((b for b in self.lexicon.brands if b.brand.id == brand_id), None)

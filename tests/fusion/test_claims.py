@@ -49,7 +49,7 @@ def test_title_misuse_marks(sample_catalog_dir):
     title = "Velora style tote bag replica AAA quality"
     (f,) = m.match(title)
     marks = {(title[a:b], code) for a, b, code, _ in m.misuse_marks(title, f)}
-    assert {("style", "lookalike_phrase"), ("replica", "indicator"), ("AAA", "indicator")} <= marks
+    assert {("style", "lookalike_phrase"), ("replica", "indicator"), ("AAA quality", "indicator")} == marks
     title = "Genuine leather V3l0ra Aurora tote, inspired by Korvex"
     found = {f.brand_id: f for f in m.match(title)}
     assert {(title[a:b], code) for a, b, code, _ in m.misuse_marks(title, found["velora"])} == {("V3l0ra", "leetspeak")}

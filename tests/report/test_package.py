@@ -218,3 +218,16 @@ def test_a_pass_whose_photos_were_not_checked_is_shown_with_why():
     page = render_report([unchecked, Result("p2", "pass", 0.0, None)])
     assert 'data-id="p1"' in page and 'data-id="p2"' not in page
     assert "photo(s) not checked:</b> image 0 ignored: outside the allowed image folders" in page
+
+
+def test_photos_named_two_ways_are_one_photo(tmp_path):
+    sample = make_sample(tmp_path)
+    results, _ = _write_inputs(tmp_path, sample)
+    listings = tmp_path / "listings-relative.jsonl"          # the listings name photos relative to their file
+    listings.write_text(json.dumps({"id": "L1", "title": XSS_TITLE, "images": ["photos/p1.jpg", "photos/missing.jpg"]})
+                        + "\n", encoding="utf-8")
+    build_package(results, "nikee", tmp_path / "pkg", catalog=sample.catalog, listings_path=listings)
+    doc = json.loads((tmp_path / "pkg" / "evidence.json").read_text(encoding="utf-8"))
+    (entry,) = doc["listings"]
+    assert len(entry["photos"]) == 2 and entry["photos"][0]["checked"]
+    assert {e["kind"] for e in entry["evidence"] if e["crop"]} == {"logo", "ocr_text"}

@@ -73,3 +73,13 @@ def test_scoring_path_loads_no_web_framework():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_review_command_usage_errors(tmp_path, capsys):
+    assert main(["review", "--feedback-db", str(tmp_path / "fb.sqlite3")]) == 2
+    assert "needs --results" in capsys.readouterr().err
+    assert main(["review", "--results", str(tmp_path / "nope.jsonl"), "--feedback-db", str(tmp_path / "f")]) == 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    assert main(["review", "--results", str(bad), "--feedback-db", str(tmp_path / "f")]) == 2
+    assert "line 1 is not a result" in capsys.readouterr().err
