@@ -28,6 +28,8 @@ def register(subparsers) -> None:
                    help="brand catalogue: the brand's name and the matched reference images")
     p.add_argument("--listings", metavar="LISTINGS.jsonl", type=Path,
                    help="the scanned listings, for the full titles and every photo")
+    p.add_argument("--sellers", metavar="sellers.jsonl", type=Path,
+                   help="`counterfeit-vision sellers` output: each listing shows its seller's risk and network")
     p.add_argument("--image-root", action="append", metavar="DIR",
                    help="read listing photos only from inside DIR (repeatable); recommended for listings "
                         "from untrusted sources")
@@ -37,7 +39,7 @@ def register(subparsers) -> None:
 def cmd_package(args: argparse.Namespace) -> int:
     """Build the package; exit 0 (2 for a missing results file or a brand not in the catalogue)."""
     from counterfeit_vision.catalog import load_catalog
-    from counterfeit_vision.report.package import build_package
+    from counterfeit_vision.report.package import build_package, read_sellers
 
     if not args.results.is_file():
         raise UsageError(f"results file not found: {args.results}")
@@ -45,7 +47,8 @@ def cmd_package(args: argparse.Namespace) -> int:
     if catalog is not None and args.brand not in catalog:
         raise UsageError(f"brand {args.brand!r} is not in the catalogue {args.catalog}")
     done = build_package(args.results, args.brand, args.out, catalog=catalog, listings_path=args.listings,
-                         image_roots=args.image_root or ())
+                         image_roots=args.image_root or (),
+                         sellers=read_sellers(args.sellers) if args.sellers else None)
     print(f"wrote the {args.brand} package to {done.out}: {done.listings} listing(s), {done.crops} crop(s), "
           f"{done.unchecked_photos} photo(s) not checked")
     return 0

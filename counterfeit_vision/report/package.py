@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from PIL import Image
 
@@ -47,9 +47,9 @@ from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.errors import UsageError
 from counterfeit_vision.image.decode import ImageError, content_sha256, inside_roots, load_rgb
 from counterfeit_vision.listing import Evidence, Listing, Result, read_listings, read_results
-from counterfeit_vision.report.page import highlight_title
+from counterfeit_vision.report.page import highlight_title, seller_network_html
 
-__all__ = ["PACKAGE_FORMAT", "SCHEMA", "PackageSummary", "build_package", "PACKAGE_DECISIONS"]
+__all__ = ["PACKAGE_FORMAT", "SCHEMA", "PackageSummary", "build_package", "read_sellers", "PACKAGE_DECISIONS"]
 
 PACKAGE_FORMAT = 1
 PACKAGE_DECISIONS = ("takedown", "review")   # what a rights holder is asked to act on or confirm
@@ -108,6 +108,13 @@ SCHEMA: dict[str, Any] = {
                                    "text": {"type": "string"}}}},
                 "model": {"type": "object"},
                 "notes": {"type": "array", "items": {"type": "string"}},
+                "seller": {"type": ["object", "null"],
+                           "description": "the seller's `counterfeit-vision sellers` row (risk, network, links), "
+                                          "when the package was built with --sellers",
+                           "properties": {"seller_id": {"type": "string"}, "risk": {"type": "number"},
+                                          "network_id": {"type": ["string", "null"]},
+                                          "reasons": {"type": "array", "items": {"type": "string"}},
+                                          "links": {"type": "array", "items": {"type": "object"}}}},
             }}},
     },
 }
@@ -142,7 +149,8 @@ class _PhotoFile:
 
 
 def build_package(results_path: str | Path, brand_id: str, out: str | Path, *, catalog: Catalog | None = None,
-                  listings_path: str | Path | None = None, image_roots: Iterable[str | Path] = ()) -> PackageSummary:
+                  listings_path: str | Path | None = None, image_roots: Iterable[str | Path] = (),
+                  sellers: Mapping[str, dict] | None = None) -> PackageSummary:
     """Write the takedown package of ``brand_id`` from a results file into the folder ``out``.
 
     Args:
@@ -154,6 +162,8 @@ def build_package(results_path: str | Path, brand_id: str, out: str | Path, *, c
         listings_path: the listings JSONL that was scanned, for the full titles (results hold
             only the matched words) and the photos without evidence.
         image_roots: read listing photos only from inside these folders (none: anywhere).
+        sellers: ``counterfeit-vision sellers`` rows by seller id: each listing then shows its
+            seller's risk and network, with the links that make it (what a notice against a ring needs).
 
     Raises:
         UsageError: unreadable results, an ``out`` that is not a package folder.
@@ -166,7 +176,7 @@ def build_package(results_path: str | Path, brand_id: str, out: str | Path, *, c
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
-        summary = _write(tmp, results_path, brand_id, results, listings, catalog, roots)
+        summary = _write(tmp, results_path, brand_id, results, listings, catalog, roots, sellers or {})
         _swap_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -186,6 +196,30 @@ def _brand_results(path: Path, brand_id: str) -> list[Result]:
         raise UsageError(str(exc)) from None
     # the order a reviewer works in: takedowns, then reviews, most confident first
     return sorted(rows, key=lambda r: (PACKAGE_DECISIONS.index(r.decision), -r.confidence, r.id))
+
+
+def read_sellers(path: str | Path) -> dict[str, dict]:
+    """A ``counterfeit-vision sellers`` output file as rows by seller id.
+
+    Raises:
+        UsageError: the file cannot be read, or a line is not a seller row.
+    """
+    out: dict[str, dict] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except (ValueError, RecursionError):
+                    row = None
+                if not isinstance(row, dict) or not isinstance(row.get("seller_id"), str):
+                    raise UsageError(f"{path}: line {n} is not a seller row (from `counterfeit-vision sellers`)")
+                out[row["seller_id"]] = row
+    except OSError as exc:
+        raise UsageError(f"cannot read sellers file {path}: {exc.strerror or exc}") from None
+    return out
 
 
 def _listings(path: str | Path | None) -> dict[str, Listing]:
@@ -227,7 +261,7 @@ def _swap_into_place(tmp: Path, out: Path) -> None:
 
 # ------------------------------------------------------------------ writing
 def _write(tmp: Path, results_path: Path, brand_id: str, results: list[Result], listings: dict[str, Listing],
-           catalog: Catalog | None, roots: tuple[Path, ...]) -> PackageSummary:
+           catalog: Catalog | None, roots: tuple[Path, ...], sellers: Mapping[str, dict]) -> PackageSummary:
     summary = PackageSummary(tmp, brand_id)
     (tmp / "crops").mkdir()
     (tmp / "references").mkdir()
@@ -245,6 +279,7 @@ def _write(tmp: Path, results_path: Path, brand_id: str, results: list[Result], 
                             for ev in r.evidence if ev.kind == "title"],
             "photos": [p.to_dict() for p in photos], "evidence": evidence,
             "model": r.model, "notes": list(r.notes),
+            "seller": sellers.get(r.seller_id or (listing.seller_id if listing else None) or ""),
         }
         entries.append(entry)
         cards.append(_card(tmp, r, listing, entry))
@@ -471,6 +506,8 @@ def _card(tmp: Path, r: Result, listing: Listing | None, entry: dict) -> str:
         parts.append(f'<tr class="{"checked" if p["checked"] else "unchecked"}"><td><code>{_e(p["path"])}</code>'
                      f'</td><td><code>{_e(p["sha256"] or "not read")}</code></td><td>{checked}</td></tr>')
     parts.append("</tbody></table>")
+    if entry["seller"]:
+        parts.append(seller_network_html(entry["seller"]))
     if entry["notes"]:
         parts.append("<ul class=\"notes\">" + "".join(f"<li>{_e(n)}</li>" for n in entry["notes"]) + "</ul>")
     parts.append("</article>")

@@ -38,8 +38,8 @@ from counterfeit_vision.catalog import Catalog
 from counterfeit_vision.image.decode import ImageError, inside_roots, load_rgb
 from counterfeit_vision.listing import Evidence, Listing, Result
 
-__all__ = ["write_report", "render_report", "render_card", "highlight_title", "unchecked_photos", "THUMB_SIDE",
-           "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
+__all__ = ["write_report", "render_report", "render_card", "highlight_title", "seller_network_html",
+           "unchecked_photos", "THUMB_SIDE", "PLAIN_SIDE", "REF_SIDE", "MAX_PHOTOS"]
 
 THUMB_SIDE = 480        # long side of a listing photo thumbnail with evidence on it, pixels
 PLAIN_SIDE = 240        # long side of a photo without evidence (keeps big reports smaller)
@@ -245,7 +245,7 @@ def _card(r: Result, listing: Listing | None, catalog: Catalog | None, thumbs: _
     parts.append(_contributions(r))
     parts.append(_evidence_table(r))
     if seller is not None:
-        parts.append(_seller_network(seller))
+        parts.append(seller_network_html(seller))
     parts.append('</div></div>')
     notes = list(r.notes)
     if notes:
@@ -481,7 +481,7 @@ def _evidence_table(r: Result) -> str:
             '<th>detail</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></section>")
 
 
-def _seller_network(row: dict) -> str:
+def seller_network_html(row: dict) -> str:
     """The seller's risk, reasons and network links (a ``sellers.jsonl`` row)."""
     nid = row.get("network_id")
     head = (f'<h4>seller <code>{_e(row.get("seller_id"))}</code>: risk {float(row.get("risk", 0)):.2f}'

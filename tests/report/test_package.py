@@ -231,3 +231,30 @@ def test_photos_named_two_ways_are_one_photo(tmp_path):
     (entry,) = doc["listings"]
     assert len(entry["photos"]) == 2 and entry["photos"][0]["checked"]
     assert {e["kind"] for e in entry["evidence"] if e["crop"]} == {"logo", "ocr_text"}
+
+
+def test_the_package_shows_the_sellers_network_with_its_links(tmp_path):
+    """Built with a `sellers` output, each listing carries its seller's risk and network, and the page
+    shows the links (what a notice against a ring of storefronts needs)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    sample = make_sample(tmp_path)
+    results, listings = _write_inputs(tmp_path, sample)
+    seller = next(x.seller_id for x in sample.listings if x.id == "L1")
+    sellers = tmp_path / "sellers.jsonl"
+    row = {"seller_id": seller, "risk": 0.72, "network_id": "net-0123456789ab",
+           "reasons": ["network: linked to confirmed counterfeiter s9"],
+           "links": [{"seller_id": "s9", "kind": "photo", "evidence": "photo sha256 ab12… shown by both"}]}
+    sellers.write_text(json.dumps(row) + "\n" + json.dumps({"seller_id": "other", "risk": 0.1, "network_id": None,
+                                                              "reasons": [], "links": []}) + "\n", encoding="utf-8")
+    out = tmp_path / "pkg"
+    assert main(["package", str(results), "--brand", "nikee", "--out", str(out), "--listings", str(listings),
+                 "--sellers", str(sellers)]) == 0
+    doc = json.loads((out / "evidence.json").read_text(encoding="utf-8"))
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["listings"][0]["seller"] == row
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "net-0123456789ab" in page and "<code>s9</code>" in page and "photo sha256 ab12" in page
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"risk": 1}\n', encoding="utf-8")
+    assert main(["package", str(results), "--brand", "nikee", "--out", str(tmp_path / "p2"),
+                 "--sellers", str(bad)]) == 2
