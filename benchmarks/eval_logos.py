@@ -220,7 +220,7 @@ def main(argv=None) -> int:
                 rows.append({"image": img, "truth": truth, "brands": sorted(data[img]["brands"]),
                              **_prediction(found, photo.size, full), "notes": found.notes,
                              "claims": [(h.brand_id, image_claim(h, h.brand_id)[0], _rescale(h.box, photo.size, full)
-                                         if h.box else None) for h in found.hits if h.kind == "logo"]})
+                                         if h.box else None, h.inliers) for h in found.hits if h.kind == "logo"]})
         t_match = time.perf_counter() - t0
 
     thr = {"logo": LOGO_REVIEW_THRESHOLD, "photo": PHOTO_REVIEW_THRESHOLD}
@@ -266,7 +266,7 @@ def _claim_precision(rows, data, iou) -> None:
     of that brand's annotated boxes, over every logo hit so claimed (photos with and without a logo)."""
     made, right = {"verified_logo": 0, "logo_like": 0}, 0
     for r in rows:
-        for brand, claim, box in r["claims"]:
+        for brand, claim, box, _inliers in r["claims"]:
             made[claim] = made.get(claim, 0) + 1
             if claim == "verified_logo":
                 gt = [b for bb, b in data[r["image"]]["boxes"] if bb == brand]
