@@ -265,7 +265,7 @@ def main(argv=None) -> int:
                 rows.append({"image": img, "truth": truth, "brands": sorted(data[img]["brands"]),
                              **_prediction(found, size, full), **_result_fields(result), "notes": found.notes,
                              "claims": [(h.brand_id, image_claim(h, h.brand_id)[0], _rescale(h.box, size, full)
-                                         if h.box else None) for h in found.hits if h.kind == "logo"]})
+                                         if h.box else None, h.inliers) for h in found.hits if h.kind == "logo"]})
             if args.dump:  # after every group: on a busy machine a run cut short keeps what it scored
                 write_json_atomic(args.dump, rows)
         t_match = time.perf_counter() - t0
@@ -312,7 +312,7 @@ def _claim_precision(rows, data, iou) -> None:
     of that brand's annotated boxes, over every logo hit so claimed (photos with and without a logo)."""
     made, right = {"verified_logo": 0, "logo_like": 0}, 0
     for r in rows:
-        for brand, claim, box in r["claims"]:
+        for brand, claim, box, _inliers in r["claims"]:
             made[claim] = made.get(claim, 0) + 1
             if claim == "verified_logo":
                 gt = [b for bb, b in data[r["image"]]["boxes"] if bb == brand]
