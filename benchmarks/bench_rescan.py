@@ -64,6 +64,15 @@ def without_errors(path: Path) -> str:
     return "".join(x + "\n" for x in path.read_text(encoding="utf-8").splitlines() if not json.loads(x)["error"])
 
 
+def differing(a: Path, b: str | Path) -> tuple[int, int]:
+    """(rows whose bytes differ, rows whose decision or brand differ) between two results texts."""
+    ta = without_errors(a).splitlines()
+    tb = (b.read_text(encoding="utf-8") if isinstance(b, Path) else b).splitlines()
+    rows = [(json.loads(x), json.loads(y)) for x, y in zip(ta, tb)]
+    return (sum(x != y for x, y in rows) + abs(len(ta) - len(tb)),
+            sum((x["decision"], x["brand"]) != (y["decision"], y["brand"]) for x, y in rows))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=default_data())
@@ -102,6 +111,9 @@ def main(argv=None) -> int:
     print(f"scan without store {t_plain:.1f} s; first scan with store {t_first:.1f} s "
           f"({t_plain / t_first:.2f}x, identical results: {same_first}); warm repeat {t_warm:.1f} s "
           f"({t_first / t_warm:.1f}x the first scan, identical: {same_warm})", flush=True)
+    first_diff, warm_diff = (differing(work / "plain.jsonl", work / f"{x}.jsonl") for x in ("first", "warm"))
+    print(f"  rows differing from the scan without store (bytes, decision or brand): first {first_diff}, "
+          f"warm {warm_diff}")
 
     new = held[0]
     add_brand(data, folder, new, catalog, index, work, args.device)
@@ -116,7 +128,8 @@ def main(argv=None) -> int:
     n = len(outcome.results)
     print(f"brand {new} added: delta re-scan {t_delta:.1f} s re-scored {outcome.rescored} of {n} listings "
           f"({outcome.rescored / max(1, n):.1%}; {outcome.reasons}); full re-scan {t_full:.1f} s; "
-          f"speed-up {t_full / t_delta:.1f}x; identical results: {identical}")
+          f"speed-up {t_full / t_delta:.1f}x; identical results: {identical}; rows differing (bytes, decision or "
+          f"brand): {differing(work / 'full.jsonl', work / 'delta.jsonl')}")
     from counterfeit_vision.store import DB_NAME
 
     size = sum(p.stat().st_size for p in store.glob(f"{DB_NAME}*"))
