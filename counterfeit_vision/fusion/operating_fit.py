@@ -137,7 +137,7 @@ def _brand_points(photos: Sequence[ScoredPhoto], kinds: Mapping[str, KindPoints]
     return out
 
 
-def fit_operating_points(photos: Sequence[ScoredPhoto], *, attribution_rate: float = 0.05,
+def fit_operating_points(photos: Sequence[ScoredPhoto], *, attribution_rate: float = 0.10,
                          review_rate: float = 0.02, attribution_precision: float = 0.5,
                          review_precision: float = 0.9, kinds: Sequence[str] = ("logo", "text"),
                          min_brand_photos: int = 20, fitted_on: str = "", max_rounds: int = 12) -> OperatingPoints:
