@@ -59,6 +59,17 @@ BRAND_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Catalogue brands that FlickrLogos-27 does not annotate but that are in the photo, checked by eye
+# (benchmarks/README_images.md): TV frames annotated only with their HP monitor carry NBC's
+# watermark (verified by keypoints, read by OCR), and a screenshot of a German article writes
+# "HP" in its text. A result naming these brands on them is not a false alarm.
+SEEN_BY_EYE: dict[str, frozenset[str]] = {
+    "3496048421.jpg": frozenset({"nbc"}), "3496863144.jpg": frozenset({"nbc"}),
+    "3734516894.jpg": frozenset({"nbc"}), "3734587026.jpg": frozenset({"nbc"}),
+    "4600427219.jpg": frozenset({"hp"}),
+}
+
+
 def load_flickr(folder: Path) -> dict[str, dict]:
     """{image: {"brands": set, "boxes": [(brand, (x1, y1, x2, y2))]}} with duplicate boxes removed."""
     out: dict[str, dict] = {}
@@ -490,9 +501,14 @@ def _report_results(pos: list[dict], neg: list[dict]) -> None:
     print(f"right brand in the result (photos with a logo):      {len(right) / n:.3f}  ({len(right)}/{len(pos)})")
     print(f"flagged (review or takedown), photos with a logo:     {sum(map(flagged, pos)) / n:.3f}  "
           f"(right brand and flagged {sum(1 for r in right if flagged(r)) / n:.3f})")
+    seen = [r for r in neg if r["result_brand"] in SEEN_BY_EYE.get(r["image"], ())]
     print(f"photos without a catalogue logo flagged:              {sum(map(flagged, neg)) / m:.3f}  "
           f"({sum(map(flagged, neg))}/{len(neg)}); named a brand (any decision): "
           f"{sum(1 for r in neg if r['result_brand']) / m:.3f}")
+    if seen:
+        n_fa = sum(1 for r in neg if flagged(r) and r not in seen)
+        print(f"  of which naming a brand really in the photo, unannotated (SEEN_BY_EYE): {len(seen)} "
+              f"({sum(map(flagged, seen))} flagged); flagged without them: {n_fa / m:.3f} ({n_fa}/{len(neg)})")
     print(f"misses by kind: no brand {len(no_brand)} (internal top-1 right on "
           f"{sum(1 for r in no_brand if r['pred'] in r['brands'])}), wrong brand {len(wrong)} "
           f"(flagged {sum(map(flagged, wrong))})")

@@ -91,15 +91,18 @@ def _level(values: np.ndarray, rate: float) -> float:
 def precision_floor(photos: Sequence[ScoredPhoto], kind: str, precision: float,
                     brand_id: str | None = None) -> float:
     """The lowest raw score of ``kind`` at which the isotonic fit of P(the brand is really shown |
-    score), over every (photo, brand) pair scored (only ``brand_id``'s when given), reaches
-    ``precision`` (1 when it never does).
+    score) reaches ``precision`` (1 when it never does), over each photo's *top* brand of that kind
+    (the one a result would name; only photos whose top brand is ``brand_id`` when given).
 
     False alarms alone would put a kind that rarely fires on photos without a logo (text reads)
     at any score at all; the anchors must also mean that the brand named is likely right."""
     from sklearn.isotonic import IsotonicRegression
 
-    pairs = [(s[kind], b in p.shows) for p in photos for b, s in p.scores.items()
-             if s.get(kind, 0) > 0 and brand_id in (None, b)]
+    pairs = []
+    for p in photos:
+        top = max(((s.get(kind, 0.0), b) for b, s in p.scores.items()), default=(0.0, None))
+        if top[0] > 0 and brand_id in (None, top[1]):
+            pairs.append((top[0], top[1] in p.shows))
     if not pairs:
         return 1.0
     x, y = np.array([v for v, _ in pairs]), np.array([float(t) for _, t in pairs])
@@ -137,8 +140,8 @@ def _brand_points(photos: Sequence[ScoredPhoto], kinds: Mapping[str, KindPoints]
     return out
 
 
-def fit_operating_points(photos: Sequence[ScoredPhoto], *, attribution_rate: float = 0.05,
-                         review_rate: float = 0.02, attribution_precision: float = 0.5,
+def fit_operating_points(photos: Sequence[ScoredPhoto], *, attribution_rate: float = 0.10,
+                         review_rate: float = 0.02, attribution_precision: float = 0.3,
                          review_precision: float = 0.9, kinds: Sequence[str] = ("logo", "text"),
                          min_brand_photos: int = 20, fitted_on: str = "", max_rounds: int = 12) -> OperatingPoints:
     """Anchors per kind for the target rates of photos without a catalogue logo named / flagged,

@@ -136,12 +136,13 @@ def test_a_kind_that_never_fires_on_photos_without_a_logo_still_needs_precision(
 
 
 def test_a_brand_whose_sightings_are_less_precise_gets_higher_anchors():
+    # b tops photos without a logo at 0.6 as often as not; a's sightings at 0.65 are always right
     neg = [ScoredPhoto({"a": {"logo": 0.1}}) for _ in range(100)]
-    # photos of a also look a bit like b; b's own photos score high: b's level must sit above a's
-    pos_a = [ScoredPhoto({"a": {"logo": 0.6}, "b": {"logo": 0.7}}, frozenset({"a"})) for _ in range(60)]
-    pos_a += [ScoredPhoto({"a": {"logo": 0.75}}, frozenset({"a"})) for _ in range(60)]
+    neg += [ScoredPhoto({"b": {"logo": 0.6}}) for _ in range(20)]
+    pos_a = [ScoredPhoto({"a": {"logo": 0.65}}, frozenset({"a"})) for _ in range(60)]
     pos_b = [ScoredPhoto({"b": {"logo": 0.9}}, frozenset({"b"})) for _ in range(30)]
     points = fit_operating_points(neg + pos_a + pos_b, min_brand_photos=20)
-    assert points.brands["b"]["logo"].attribution > 0.7 > points.kinds["logo"].attribution
+    assert points.brands["b"]["logo"].attribution > points.kinds["logo"].attribution
     assert neutral_outcome(pos_a[0], points).brand == "a"
+    assert neutral_outcome(pos_b[0], points).brand == "b"
     assert "a" not in points.brands  # as precise as the pooled sightings: no adjustment
