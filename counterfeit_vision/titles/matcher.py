@@ -542,28 +542,6 @@ def photo_text_finding(finding: TitleFinding) -> TitleFinding:
     return replace(finding, reasons=kept, score=round(1.0 - remaining, 4))
 
 
-def _drop_coincidental_typos(hits: list[Hit]) -> list[Hit]:
-    """A typo of brand A next to a clean name of brand B is B's product name, not A.
-
-    Genuine listings name their own brand; "da-lite ... electrol" is a Da-Lite
-    product, not a disguised "Electron".
-    """
-    clean = {h.brand for h in hits if h.kind in (NAME, EVASIVE) and not h.reasons}
-    if not clean:
-        return hits
-    return [h for h in hits
-            if h.reasons != ("misspelling",) or h.brand in clean or not (clean - {h.brand})]
-
-
-def _drop_foreign_lines(hits: list[Hit]) -> list[Hit]:
-    """A product line of brand A right after brand B's clean name is B's model ("Ferrari
-    Daytona" is no Rolex), unless A is named in the title too."""
-    named = {h.brand for h in hits if h.kind == NAME}
-    ends = {h.last: h.brand for h in hits if h.kind == NAME and not h.reasons}
-    return [h for h in hits if not (h.kind == LINE and h.brand not in named
-                                    and ends.get(h.first, h.brand) != h.brand)]
-
-
 def _several_brands_matter(first: dict[int, Hit], hits: list[Hit], lex: Lexicon) -> bool:
     """Could the multi-brand rules change plain mentions of several brands? Only when two of
     them could make stuffing (goods known, no accessories, a distinctive name each) or two
