@@ -97,6 +97,13 @@ def render_report(results: Sequence[Result], *, catalog: Catalog | None = None,
 
 
 # ---------------------------------------------------------------- thumbnails
+
+def _jpeg_data_uri(img: Image.Image) -> str:
+    """``img`` as an inline JPEG (the page embeds every photo and region it shows)."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
 class _Thumb:
     __slots__ = ("uri", "width", "height", "orig_width", "orig_height", "error")
 
@@ -154,13 +161,11 @@ class _Thumbnails:
             scale = side / max(region.size)
             region = region.resize((max(1, round(region.width * scale)), max(1, round(region.height * scale))),
                                    Image.Resampling.LANCZOS)
-            buf = io.BytesIO()
-            region.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+            uri = _jpeg_data_uri(region)
         except ImageError as exc:
             return _Thumb(error=str(exc))
         except Exception as exc:  # anything else about one image stays with that image
             return _Thumb(error=f"cannot show the region: {type(exc).__name__}: {exc}")
-        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         return _Thumb(uri, region.width, region.height, x2 - x1, y2 - y1)
 
     @staticmethod
@@ -169,13 +174,11 @@ class _Thumbnails:
             img = load_rgb(path, draft_size=side)   # validates: missing, corrupt, bomb -> ImageError
             ow, oh = img.info["original_size"]       # the file's size (draft may have shrunk img)
             img.thumbnail((side, side), Image.Resampling.LANCZOS)
-            buf = io.BytesIO()
-            img.save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+            uri = _jpeg_data_uri(img)
         except ImageError as exc:
             return _Thumb(error=str(exc))
         except Exception as exc:  # anything else about one image stays with that image
             return _Thumb(error=f"cannot show image {path.name}: {type(exc).__name__}: {exc}")
-        uri = "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
         return _Thumb(uri, img.width, img.height, ow, oh)
 
 
